@@ -1,0 +1,73 @@
+import { parseArgs } from 'node:util';
+import { DomainError, IdentityJobs, ProjectsJobs, QUEUES } from '@cap/contracts';
+import { loadConfigOrExit } from '@cap/config';
+import { RpcClient } from '@cap/queue';
+import { COMMANDS, isCommand } from './commands';
+import { adminEnv } from './config';
+import { readSecret } from './read-secret';
+
+const USAGE = `usage: npm run admin -- <command> [flags]
+
+  create-user    --email E [--name N]         (password on standard input)
+  create-project --owner EMAIL --name N --region R
+  create-key     --project PRJ_ID --name N   (prints the secret once)
+  revoke-key     --key KEY_ID
+
+Prints JSON on standard output; errors as {"error": {...}} on standard error, exit 1.`;
+
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    strict: true,
+    options: {
+      email: { type: 'string' },
+      name: { type: 'string' },
+      owner: { type: 'string' },
+      region: { type: 'string' },
+      project: { type: 'string' },
+      key: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0];
+  if (values.help || !isCommand(command)) {
+    process.stderr.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const config = loadConfigOrExit(adminEnv, 'admin');
+  const common = {
+    prefix: config.QUEUE_PREFIX,
+    redisUrl: config.REDIS_URL,
+    timeoutMs: config.ADMIN_TIMEOUT_MS,
+  };
+  const clients = {
+    identity: new RpcClient<IdentityJobs>({ queue: QUEUES.identity, ...common }),
+    projects: new RpcClient<ProjectsJobs>({ queue: QUEUES.projects, ...common }),
+  };
+  try {
+    await Promise.all([clients.identity.ready(), clients.projects.ready()]);
+    const { help: _help, ...flags } = values;
+    const result = await COMMANDS[command](clients, flags, () => readSecret('Password: '));
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  } catch (err) {
+    const shape =
+      err instanceof DomainError
+        ? err.code === 'upstream_timeout'
+          ? { code: err.code, message: 'No service answered. Is the platform running (npm start)?' }
+          : err.toShape()
+        : { code: 'internal_error', message: String(err) };
+    process.stderr.write(`${JSON.stringify({ error: shape })}\n`);
+    return 1;
+  } finally {
+    await Promise.all([clients.identity.close(), clients.projects.close()]);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${JSON.stringify({ error: { code: 'invalid_request', message: String(err) } })}\n`);
+    process.exit(2);
+  },
+);

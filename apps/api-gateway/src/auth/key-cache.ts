@@ -1,0 +1,49 @@
+import { LRUCache } from 'lru-cache';
+import type { KeyPrincipal } from '@cap/contracts';
+
+/** What the cache knows of a key hash: its principal, or that it grants nothing. */
+type Entry = { principal: KeyPrincipal | null };
+
+/**
+ * In-process cache of key lookups by secret hash, bounded in size and age. Revocation events
+ * evict by key id, so the cache also indexes hashes by key id.
+ */
+export class KeyCache {
+  private readonly byHash: LRUCache<string, Entry>;
+  private readonly hashByKeyId = new Map<string, string>();
+
+  constructor(max: number, private readonly ttlMs: number) {
+    this.byHash = new LRUCache<string, Entry>({
+      max,
+      ttl: Math.max(ttlMs, 1),
+      dispose: (entry) => {
+        if (entry.principal) this.hashByKeyId.delete(entry.principal.key_id);
+      },
+    });
+  }
+
+  get(hash: string): Entry | undefined {
+    return this.byHash.get(hash);
+  }
+
+  set(hash: string, principal: KeyPrincipal | null): void {
+    if (this.ttlMs === 0) return;
+    // Unknown keys are remembered for less time: they are the cheap thing for a caller to vary.
+    this.byHash.set(hash, { principal }, principal ? undefined : { ttl: Math.min(this.ttlMs, 10_000) });
+    if (principal) this.hashByKeyId.set(principal.key_id, hash);
+  }
+
+  evictKey(keyId: string): void {
+    const hash = this.hashByKeyId.get(keyId);
+    if (hash) this.byHash.delete(hash);
+  }
+
+  clear(): void {
+    this.byHash.clear();
+    this.hashByKeyId.clear();
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+}

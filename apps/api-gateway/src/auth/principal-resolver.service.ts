@@ -1,0 +1,73 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { hashApiKey, isWellFormedApiKey, Principal, PrincipalResolver } from '@cap/auth';
+import { CHANNELS, KeyPrincipal, KeyRevokedEvent } from '@cap/contracts';
+import { EventBus } from '@cap/queue';
+import { CONFIG, GatewayConfig } from '../config';
+import { Upstream } from '../upstream/upstream';
+import { KeyCache } from './key-cache';
+
+/**
+ * Bearer token → principal, on the hot path. A malformed key is refused before any lookup; a
+ * known one is answered from memory; a miss asks projects-service once, however many requests
+ * wait for it. Revocations arrive by pub/sub and evict at once.
+ */
+@Injectable()
+export class KeyPrincipalResolver implements PrincipalResolver, OnApplicationBootstrap {
+  private readonly cache: KeyCache;
+  private readonly inFlight = new Map<string, Promise<KeyPrincipal | null>>();
+
+  constructor(
+    @Inject(CONFIG) config: GatewayConfig,
+    private readonly upstream: Upstream,
+    private readonly events: EventBus,
+  ) {
+    this.cache = new KeyCache(config.KEY_CACHE_MAX, config.KEY_CACHE_TTL_MS);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.events.subscribe(CHANNELS.keyRevoked, (payload) => {
+      const event = payload as Partial<KeyRevokedEvent>;
+      if (!Array.isArray(event.key_ids)) return;
+      for (const id of event.key_ids) this.cache.evictKey(String(id));
+    });
+    // Events published while the subscription was down are lost: forget everything then.
+    this.events.onReconnect(() => this.cache.clear());
+  }
+
+  async resolve(token: string): Promise<Principal | null> {
+    if (!isWellFormedApiKey(token)) return null;
+    const hash = hashApiKey(token);
+    const cached = this.cache.get(hash);
+    const key = cached ? cached.principal : await this.lookup(hash);
+    if (!key) return null;
+    if (key.expires_at && Date.parse(key.expires_at) <= Date.now()) return null;
+    return {
+      kind: 'api_key',
+      user_id: key.user_id,
+      key_id: key.key_id,
+      project_id: key.project_id,
+      scopes: key.scopes,
+      rate_limit: key.rate_limit,
+    };
+  }
+
+  /** Drops a key now (this process); other processes learn it from the event. */
+  evict(keyId: string): void {
+    this.cache.evictKey(keyId);
+  }
+
+  private lookup(hash: string): Promise<KeyPrincipal | null> {
+    let pending = this.inFlight.get(hash);
+    if (!pending) {
+      pending = this.upstream.projects
+        .call('keys.authenticate', { v: 1, secret_hash: hash })
+        .then((principal) => {
+          this.cache.set(hash, principal);
+          return principal;
+        })
+        .finally(() => this.inFlight.delete(hash));
+      this.inFlight.set(hash, pending);
+    }
+    return pending;
+  }
+}

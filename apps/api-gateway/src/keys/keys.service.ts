@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { actorOf, generateApiKey, hashApiKey, lastFour, Principal } from '@cap/auth';
+import { ApiKey, ApiKeyWithSecret, CreateKeyBody, ListKeysQuery, ListPage } from '@cap/contracts';
+import { KeyPrincipalResolver } from '../auth/principal-resolver.service';
+import { Upstream } from '../upstream/upstream';
+
+@Injectable()
+export class KeysService {
+  constructor(
+    private readonly upstream: Upstream,
+    private readonly resolver: KeyPrincipalResolver,
+  ) {}
+
+  /**
+   * The secret is made here and only its hash goes on the queue: it exists in clear only in
+   * this response.
+   */
+  async create(principal: Principal, body: CreateKeyBody): Promise<ApiKeyWithSecret> {
+    const secret = generateApiKey();
+    const key = await this.upstream.projects.call('keys.create', {
+      v: 1,
+      actor: actorOf(principal),
+      ...body,
+      secret_hash: hashApiKey(secret),
+      last4: lastFour(secret),
+    });
+    return { ...key, secret };
+  }
+
+  list(principal: Principal, query: ListKeysQuery): Promise<ListPage<ApiKey>> {
+    return this.upstream.projects.call('keys.list', { v: 1, actor: actorOf(principal), ...query });
+  }
+
+  async revoke(principal: Principal, keyId: string): Promise<ApiKey> {
+    const key = await this.upstream.projects.call('keys.revoke', {
+      v: 1,
+      actor: actorOf(principal),
+      key_id: keyId,
+    });
+    this.resolver.evict(key.id);
+    return key;
+  }
+}

@@ -1,0 +1,15 @@
+import { Controller, Get, UseGuards } from '@nestjs/common';
+import { BearerAuthGuard } from '@cap/auth';
+import { ListPage, Region } from '@cap/contracts';
+import { RegionsService } from './regions.service';
+
+@Controller('v1/regions')
+@UseGuards(BearerAuthGuard)
+export class RegionsController {
+  constructor(private readonly regions: RegionsService) {}
+
+  @Get()
+  async list(): Promise<ListPage<Region>> {
+    return { data: await this.regions.list(), has_more: false };
+  }
+}

@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import { User } from '@cap/contracts';
+import { Prisma } from '@cap/db';
+import { Database } from '@cap/db';
+
+const USER_FIELDS = { id: true, email: true, name: true, createdAt: true } as const;
+type UserRow = Prisma.UserGetPayload<{ select: typeof USER_FIELDS }>;
+
+function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    created_at: row.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+}
+
+@Injectable()
+export class UsersRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Creates a user; `null` when the email is taken. */
+  async create(input: {
+    id: string;
+    email: string;
+    name: string | null;
+    passwordHash: string;
+  }): Promise<User | null> {
+    try {
+      return toUser(await this.db.client.user.create({ data: input, select: USER_FIELDS }));
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') return null;
+      throw err;
+    }
+  }
+
+  async findByEmail(email: string): Promise<User | null> {
+    const row = await this.db.client.user.findUnique({ where: { email }, select: USER_FIELDS });
+    return row ? toUser(row) : null;
+  }
+
+  async findById(id: string): Promise<User | null> {
+    const row = await this.db.client.user.findUnique({ where: { id }, select: USER_FIELDS });
+    return row ? toUser(row) : null;
+  }
+}

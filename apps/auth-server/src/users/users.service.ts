@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError, IdentityJobs, newId, User } from '@cap/contracts';
+import { UsersRepository } from './users.repository';
+
+type Req<K extends keyof IdentityJobs> = IdentityJobs[K]['req'];
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Emails are compared case-insensitively: they are stored lower-cased. */
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+@Injectable()
+export class UsersService {
+  constructor(private readonly users: UsersRepository) {}
+
+  async create(req: Req<'users.create'>): Promise<User> {
+    const email = normaliseEmail(req.email);
+    if (!EMAIL.test(email) || email.length > 254) {
+      throw new DomainError('invalid_request', 'That is not an email address.', { param: 'email' });
+    }
+    if (!req.password_hash.startsWith('$argon2id$')) {
+      throw new DomainError('invalid_request', 'Passwords must arrive hashed with argon2id.', {
+        param: 'password',
+      });
+    }
+    const user = await this.users.create({
+      id: newId('user'),
+      email,
+      name: req.name?.trim() || null,
+      passwordHash: req.password_hash,
+    });
+    if (!user) {
+      throw new DomainError('conflict', 'A user with that email already exists.', { param: 'email' });
+    }
+    return user;
+  }
+
+  findByEmail(req: Req<'users.find-by-email'>): Promise<User | null> {
+    return this.users.findByEmail(normaliseEmail(req.email));
+  }
+
+  async get(req: Req<'users.get'>): Promise<User> {
+    const user = await this.users.findById(req.user_id);
+    if (!user) throw new DomainError('user_not_found', `No user ${req.user_id}.`);
+    return user;
+  }
+}

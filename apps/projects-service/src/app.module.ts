@@ -1,0 +1,61 @@
+import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
+import { createRedis, EventBus, pingRedis } from '@cap/queue';
+import { CONFIG, ProjectsServiceConfig } from './config';
+import { Database, databaseProvider, pingDb } from '@cap/db';
+import { KeysRepository } from './keys/keys.repository';
+import { KeysService } from './keys/keys.service';
+import { ProjectsRepository } from './projects/projects.repository';
+import { ProjectsService } from './projects/projects.service';
+import { RegionsRepository } from './regions/regions.repository';
+import { ProjectsRpcServer } from './rpc/projects-rpc.server';
+import { LOGGER } from './tokens';
+
+const REDIS = Symbol('REDIS');
+
+@Module({})
+export class AppModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(REDIS) private readonly redis: ReturnType<typeof createRedis>,
+    private readonly events: EventBus,
+  ) {}
+
+  static forRoot(config: ProjectsServiceConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [HealthController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: LOGGER, useValue: logger },
+        { provide: REDIS, useFactory: () => createRedis(config.REDIS_URL) },
+        {
+          provide: EventBus,
+          useFactory: () => new EventBus(config.REDIS_URL, config.QUEUE_PREFIX),
+        },
+        databaseProvider({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX }),
+        RegionsRepository,
+        ProjectsRepository,
+        KeysRepository,
+        ProjectsService,
+        KeysService,
+        ProjectsRpcServer,
+        {
+          provide: READINESS_CHECKS,
+          inject: [Database, REDIS, ProjectsRpcServer],
+          useFactory: (db: Database, redis: ReturnType<typeof createRedis>, rpc: ProjectsRpcServer):
+            ReadinessCheck[] => [
+            { name: 'postgres', check: () => pingDb(db.client) },
+            { name: 'redis', check: () => pingRedis(redis) },
+            { name: 'queue', check: async () => rpc.running },
+          ],
+        },
+      ],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.events.close();
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,94 @@
+import { Injectable } from '@nestjs/common';
+import { ListPage, Project } from '@cap/contracts';
+import { MemberRole, Prisma } from '@cap/db';
+import { Database } from '@cap/db';
+import { isoSeconds } from '../timestamps';
+
+const PROJECT_FIELDS = { id: true, name: true, regionId: true, createdAt: true } as const;
+type ProjectRow = Prisma.ProjectGetPayload<{ select: typeof PROJECT_FIELDS }>;
+
+function toProject(row: ProjectRow): Project {
+  return { id: row.id, name: row.name, region: row.regionId, created_at: isoSeconds(row.createdAt) };
+}
+
+export type Role = MemberRole;
+
+@Injectable()
+export class ProjectsRepository {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Live projects `userId` is a member of, newest first, after the cursor project.
+   * Returns `null` when the cursor is not one of them.
+   */
+  async listForUser(
+    userId: string,
+    limit: number,
+    startingAfter?: string,
+  ): Promise<ListPage<Project> | null> {
+    const visible: Prisma.ProjectWhereInput = {
+      deletedAt: null,
+      memberships: { some: { userId } },
+    };
+    let where = visible;
+    if (startingAfter) {
+      const cursor = await this.db.client.project.findFirst({
+        where: { ...visible, id: startingAfter },
+        select: { id: true, createdAt: true },
+      });
+      if (!cursor) return null;
+      where = {
+        ...visible,
+        OR: [
+          { createdAt: { lt: cursor.createdAt } },
+          { createdAt: cursor.createdAt, id: { lt: cursor.id } },
+        ],
+      };
+    }
+    const rows = await this.db.client.project.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+      select: PROJECT_FIELDS,
+    });
+    return { data: rows.slice(0, limit).map(toProject), has_more: rows.length > limit };
+  }
+
+  /** Creates the project with `ownerId` as its owner, in one transaction. */
+  async createWithOwner(input: {
+    id: string;
+    name: string;
+    regionId: string;
+    ownerId: string;
+  }): Promise<Project> {
+    const row = await this.db.client.project.create({
+      data: {
+        id: input.id,
+        name: input.name,
+        regionId: input.regionId,
+        memberships: { create: { userId: input.ownerId, role: 'owner' } },
+      },
+      select: PROJECT_FIELDS,
+    });
+    return toProject(row);
+  }
+
+  /** The role of `userId` on a live project, or `null` when the project is not visible. */
+  async roleOf(projectId: string, userId: string): Promise<Role | null> {
+    const row = await this.db.client.membership.findFirst({
+      where: { projectId, userId, project: { deletedAt: null } },
+      select: { role: true },
+    });
+    return row?.role ?? null;
+  }
+
+  /** The project's earliest owner: the user operator commands act as. */
+  async firstOwner(projectId: string): Promise<string | null> {
+    const row = await this.db.client.membership.findFirst({
+      where: { projectId, role: 'owner', project: { deletedAt: null } },
+      orderBy: { createdAt: 'asc' },
+      select: { userId: true },
+    });
+    return row?.userId ?? null;
+  }
+}

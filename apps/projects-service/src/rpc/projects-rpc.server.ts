@@ -1,0 +1,56 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { ProjectsJobs, QUEUES } from '@cap/contracts';
+import { RpcServer } from '@cap/queue';
+import { CONFIG, ProjectsServiceConfig } from '../config';
+import { KeysService } from '../keys/keys.service';
+import { ProjectsService } from '../projects/projects.service';
+import { RegionsRepository } from '../regions/regions.repository';
+import { LOGGER } from '../tokens';
+
+/** Serves the `projects` queue: the gateway's and the admin CLI's commands and queries. */
+@Injectable()
+export class ProjectsRpcServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly server: RpcServer<ProjectsJobs>;
+
+  constructor(
+    @Inject(CONFIG) config: ProjectsServiceConfig,
+    @Inject(LOGGER) logger: Logger,
+    projects: ProjectsService,
+    keys: KeysService,
+    regions: RegionsRepository,
+  ) {
+    this.server = new RpcServer<ProjectsJobs>(
+      {
+        queue: QUEUES.projects,
+        prefix: config.QUEUE_PREFIX,
+        redisUrl: config.REDIS_URL,
+        concurrency: config.RPC_CONCURRENCY,
+        onUnexpectedError: (err, job) => logger.error({ err, job }, 'job failed'),
+      },
+      {
+        'regions.list': () => regions.listAvailable(),
+        'projects.list': (p) => projects.list(p),
+        'projects.create': (p) => projects.create(p),
+        'keys.create': (p) => keys.create(p),
+        'keys.list': (p) => keys.list(p),
+        'keys.revoke': (p) => keys.revoke(p),
+        'keys.authenticate': (p) => keys.authenticate(p),
+        'admin.keys.create': (p) => keys.adminCreate(p),
+        'admin.keys.revoke': (p) => keys.adminRevoke(p),
+      },
+    );
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.server.start();
+  }
+
+  get running(): boolean {
+    return this.server.running;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.server.close();
+  }
+}

@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import { baseEnv, port } from '@cap/config';
+
+export const usageWorkerEnv = baseEnv.extend({
+  PORT: port(8083),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+});
+
+export type UsageWorkerConfig = z.infer<typeof usageWorkerEnv>;

@@ -1,0 +1,96 @@
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '.data/**',
+      '.nx/**',
+      'libs/db/src/generated/**',
+      'sdks/**',
+      '**/*.js',
+      '**/*.mjs',
+    ],
+  },
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.name='process'][property.name='env']",
+          message: 'Read the environment only in config code (config.ts, libs/config, libs/testing).',
+        },
+      ],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
+            { sourceTag: 'type:db', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
+            {
+              sourceTag: 'type:testing',
+              onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:db'],
+            },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:db', 'type:testing'],
+            },
+            // The gateway and the operator CLI reach data only through the services' queues.
+            { sourceTag: 'scope:gateway', notDependOnLibsWithTags: ['type:db', 'type:app'] },
+            { sourceTag: 'scope:admin', notDependOnLibsWithTags: ['type:db', 'type:app'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Only repositories (and libs/db) touch Prisma's API; services get plain contract types.
+    files: ['apps/**/*.ts'],
+    ignores: ['apps/**/*.repository.ts', 'apps/**/*.int-spec.ts', 'apps/**/test/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@cap/db',
+              importNames: ['Prisma', 'PrismaClient', 'createPrismaClient'],
+              message: 'Only repositories use Prisma.',
+            },
+          ],
+          patterns: [{ group: ['@prisma/*'], message: 'Only libs/db imports Prisma packages.' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['libs/config/**/*.ts', 'libs/testing/**/*.ts', 'apps/*/src/config.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+);

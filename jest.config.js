@@ -1,0 +1,15 @@
+// One Jest run for the three tiers: *.spec.ts (unit), *.int-spec.ts (real Postgres and Redis),
+// *.e2e-spec.ts (the booted apps over HTTP). Each file makes its own database and queue prefix.
+const { readFileSync } = require('node:fs');
+const swcrc = JSON.parse(readFileSync(`${__dirname}/.swcrc`, 'utf8'));
+
+/** @type {import('jest').Config} */
+module.exports = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/{apps,libs,scripts,bench}/**/*.{spec,int-spec,e2e-spec}.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false }] },
+  moduleNameMapper: { '^@cap/(.*)$': '<rootDir>/libs/$1/src/index.ts' },
+  testTimeout: 60_000,
+  maxWorkers: 2,
+};

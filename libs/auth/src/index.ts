@@ -1,0 +1,4 @@
+export * from './api-key-format';
+export * from './principal';
+export * from './bearer.strategy';
+export * from './guards';

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/** Settings every app shares. Apps extend this with their own. */
+export const baseEnv = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  /** Prefix of every BullMQ queue and pub/sub channel: tests give each file its own. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only')
+    .default('cap'),
+});
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid environment:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses `env` (by default `process.env`) once into a typed, frozen object. Throws a
+ * `ConfigError` listing every problem; `main.ts` turns that into a clean exit.
+ */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): Readonly<z.infer<S>> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
+    );
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** Runs `loadConfig` for a process entry point: prints the problems and exits 1 on failure. */
+export function loadConfigOrExit<S extends z.ZodType>(schema: S, app: string): Readonly<z.infer<S>> {
+  try {
+    return loadConfig(schema);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${app}: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/** Integer env values such as ports, with a default. */
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);

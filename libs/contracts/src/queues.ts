@@ -1,0 +1,85 @@
+import type { ErrorShape } from './domain-error';
+import type { ApiKey, ListPage, Project, Region, User } from './resources';
+
+/**
+ * Queue names, job names and payload types: the only place they are written. Every payload is
+ * plain JSON with a version `v`, and never carries a secret (API key secrets and passwords are
+ * hashed by whoever holds them before anything is queued).
+ */
+export const QUEUES = {
+  projects: 'projects',
+  identity: 'identity',
+} as const;
+
+/** Redis pub/sub channels (prefixed like the queues). */
+export const CHANNELS = {
+  /** A key stopped working: every gateway drops it from its cache. */
+  keyRevoked: 'events:key-revoked',
+} as const;
+
+export interface KeyRevokedEvent {
+  v: 1;
+  key_ids: string[];
+}
+
+/** Who a command acts for, as established by the gateway from the bearer credential. */
+export interface Actor {
+  user_id: string;
+  /** The API key used, when one was. */
+  key_id?: string;
+  scopes: string[];
+}
+
+/** What the gateway caches for a valid key: everything the hot path needs, no secret. */
+export interface KeyPrincipal {
+  key_id: string;
+  user_id: string;
+  project_id: string;
+  scopes: string[];
+  rate_limit: number | null;
+  expires_at: string | null;
+}
+
+export type ProjectsJobs = {
+  'regions.list': { req: { v: 1 }; res: Region[] };
+  'projects.list': { req: { v: 1; actor: Actor; limit: number; starting_after?: string }; res: ListPage<Project> };
+  'projects.create': { req: { v: 1; actor: Actor; name: string; region: string }; res: Project };
+  'keys.create': {
+    req: {
+      v: 1;
+      actor: Actor;
+      project_id: string;
+      name: string;
+      secret_hash: string;
+      last4: string;
+      scopes?: string[];
+      expires_at?: string;
+      rate_limit?: number;
+    };
+    res: ApiKey;
+  };
+  'keys.list': {
+    req: { v: 1; actor: Actor; project_id: string; limit: number; starting_after?: string };
+    res: ListPage<ApiKey>;
+  };
+  'keys.revoke': { req: { v: 1; actor: Actor; key_id: string }; res: ApiKey };
+  'keys.authenticate': { req: { v: 1; secret_hash: string }; res: KeyPrincipal | null };
+  /** Operator commands (admin CLI): they act as the project's first owner. */
+  'admin.keys.create': {
+    req: { v: 1; project_id: string; name: string; secret_hash: string; last4: string };
+    res: ApiKey;
+  };
+  'admin.keys.revoke': { req: { v: 1; key_id: string }; res: ApiKey };
+};
+
+export type IdentityJobs = {
+  'users.create': { req: { v: 1; email: string; name?: string; password_hash: string }; res: User };
+  'users.find-by-email': { req: { v: 1; email: string }; res: User | null };
+  'users.get': { req: { v: 1; user_id: string }; res: User };
+};
+
+/** A job map: job name → request and response payloads. */
+export type JobMap = Record<string, { req: unknown; res: unknown }>;
+
+/** What a request/reply job returns: domain errors are values, so BullMQ never retries them. */
+export type RpcReply<T> = { ok: true; data: T } | { ok: false; error: ErrorShape };

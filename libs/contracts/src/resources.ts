@@ -1,0 +1,44 @@
+/** Wire shapes of the public resources (snake_case, as the API returns them). */
+
+export interface Region {
+  id: string;
+  name: string;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  region: string;
+  created_at: string;
+}
+
+export interface ApiKey {
+  id: string;
+  project_id: string;
+  name: string;
+  /** `sk_live_…` plus the last four characters: enough to recognise a key, not to use it. */
+  redacted: string;
+  scopes: string[];
+  rate_limit: number | null;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+}
+
+/** Returned once, by the call that created the key. */
+export interface ApiKeyWithSecret extends ApiKey {
+  secret: string;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  name: string | null;
+  created_at: string;
+}
+
+export interface ListPage<T> {
+  data: T[];
+  has_more: boolean;
+}

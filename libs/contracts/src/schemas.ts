@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { isId } from './ids';
+import { SCOPES } from './scopes';
+
+/**
+ * Request shapes of `/v1`, validated at the gateway. Objects are strict: an unknown field is
+ * an error naming the field, never silently ignored or assigned.
+ */
+
+const name = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(100, 'must be at most 100 characters')
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
+
+const projectId = z.string().refine((s) => isId('project', s), 'must be a project id (prj_…)');
+const keyId = z.string().refine((s) => isId('key', s), 'must be a key id (key_…)');
+
+export const createProjectBody = z.strictObject({
+  name,
+  region: z.string().min(1, 'must not be empty').max(64, 'is too long'),
+});
+export type CreateProjectBody = z.infer<typeof createProjectBody>;
+
+export const createKeyBody = z.strictObject({
+  project_id: projectId,
+  name,
+  scopes: z.array(z.enum(SCOPES)).min(1, 'must name at least one scope').max(SCOPES.length).optional(),
+  expires_at: z.iso
+    .datetime({ offset: true, message: 'must be an ISO 8601 time' })
+    .refine((s) => Date.parse(s) > Date.now(), 'must be in the future')
+    .optional(),
+  rate_limit: z.int('must be an integer').min(1).max(1_000_000).optional(),
+});
+export type CreateKeyBody = z.infer<typeof createKeyBody>;
+
+export const listQuery = z.strictObject({
+  limit: z.coerce.number('must be an integer').int('must be an integer').min(1).max(100).default(20),
+  starting_after: z.string().max(100).optional(),
+});
+
+export const listKeysQuery = listQuery.extend({ project_id: projectId });
+export type ListKeysQuery = z.infer<typeof listKeysQuery>;
+export type ListQuery = z.infer<typeof listQuery>;
+
+export const keyIdParam = z.strictObject({ id: keyId });

@@ -1,0 +1,4 @@
+export * from './prisma';
+export * from './migrate';
+export * from './embedded';
+export * from './database';

@@ -1,0 +1,27 @@
+import { DynamicModule, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Logger } from 'pino';
+import { AllErrorsFilter } from './exception-filter';
+import { fastifyOptions, installHttpContract } from './http';
+import { PinoNestLogger } from './logger';
+
+/**
+ * Creates a Nest app on Fastify with the platform's HTTP contract installed: request ids,
+ * access log, the one error filter, shutdown hooks. The caller decides when to `listen`.
+ */
+export async function createHttpApp(
+  module: Type<unknown> | DynamicModule,
+  logger: Logger,
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter(fastifyOptions(logger));
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
+    logger: new PinoNestLogger(logger),
+    bufferLogs: false,
+  });
+  installHttpContract(app.getHttpAdapter().getInstance(), logger);
+  app.useGlobalFilters(new AllErrorsFilter(logger));
+  app.enableShutdownHooks();
+  return app;
+}
+

@@ -1,0 +1,46 @@
+import { FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { newId } from '@cap/contracts';
+
+/** Fastify options shared by every app: request ids, body limit, no built-in request logs. */
+export function fastifyOptions(logger: Logger) {
+  return {
+    loggerInstance: logger,
+    // Fastify's two lines per request are replaced by one access-log line (below).
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => newId('request'),
+    requestIdHeader: false as const,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  };
+}
+
+/**
+ * Installs the parts of the HTTP contract that live below Nest's router: the `Request-Id`
+ * header on every response and one access-log line per request. Errors Fastify raises itself
+ * (bad JSON, wrong content type, oversized body) and unknown routes reach the global filter
+ * through the handlers Nest installs.
+ */
+export function installHttpContract(fastify: FastifyInstance, logger: Logger): void {
+  fastify.addHook('onRequest', (req, reply, done) => {
+    void reply.header('Request-Id', req.id);
+    done();
+  });
+  fastify.addHook('onResponse', (req, reply, done) => {
+    if (logger.isLevelEnabled('info')) {
+      logger.info(
+        {
+          request_id: req.id,
+          method: req.method,
+          route: req.routeOptions?.url ?? null,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 100) / 100,
+        },
+        'request',
+      );
+    }
+    done();
+  });
+  // Only JSON bodies are accepted: without this, text/plain would reach validation as a string.
+  fastify.removeContentTypeParser('text/plain');
+}

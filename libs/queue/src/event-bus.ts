@@ -1,0 +1,65 @@
+import { Redis } from 'ioredis';
+
+/**
+ * Redis pub/sub with the queue prefix, for events every replica must see at once (cache
+ * invalidation). Delivery is at most once: subscribers also bound their caches by TTL.
+ */
+export class EventBus {
+  private readonly publisher: Redis;
+  private subscriber?: Redis;
+  private readonly handlers = new Map<string, Array<(payload: unknown) => void>>();
+  private readonly reconnectHandlers: Array<() => void> = [];
+  private connectedOnce = false;
+
+  constructor(
+    private readonly redisUrl: string,
+    private readonly prefix: string,
+  ) {
+    this.publisher = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    this.publisher.on('error', () => undefined);
+  }
+
+  private channel(name: string): string {
+    return `${this.prefix}:${name}`;
+  }
+
+  async publish(name: string, payload: unknown): Promise<void> {
+    await this.publisher.publish(this.channel(name), JSON.stringify(payload));
+  }
+
+  /** Subscribes `handler` to `name`; resolves once Redis confirmed the subscription. */
+  async subscribe(name: string, handler: (payload: unknown) => void): Promise<void> {
+    if (!this.subscriber) {
+      this.subscriber = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+      this.subscriber.on('error', () => undefined);
+      this.subscriber.on('ready', () => {
+        if (this.connectedOnce) for (const h of this.reconnectHandlers) h();
+        this.connectedOnce = true;
+      });
+      this.subscriber.on('message', (channel: string, message: string) => {
+        let payload: unknown;
+        try {
+          payload = JSON.parse(message);
+        } catch {
+          return;
+        }
+        for (const h of this.handlers.get(channel) ?? []) h(payload);
+      });
+    }
+    const channel = this.channel(name);
+    const list = this.handlers.get(channel) ?? [];
+    list.push(handler);
+    this.handlers.set(channel, list);
+    await this.subscriber.subscribe(channel);
+  }
+
+  /** Called each time the subscription comes back after a disconnect (events may be lost). */
+  onReconnect(handler: () => void): void {
+    this.reconnectHandlers.push(handler);
+  }
+
+  async close(): Promise<void> {
+    this.subscriber?.disconnect();
+    this.publisher.disconnect();
+  }
+}

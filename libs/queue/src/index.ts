@@ -1,0 +1,4 @@
+export * from './redis';
+export * from './rpc-client';
+export * from './rpc-server';
+export * from './event-bus';

@@ -1,0 +1,35 @@
+import { Redis, RedisOptions } from 'ioredis';
+
+/**
+ * A Redis connection for BullMQ. BullMQ needs `maxRetriesPerRequest: null` on blocking
+ * connections; connection errors are left to BullMQ and the health checks to report.
+ */
+export function createRedis(url: string, options: RedisOptions = {}): Redis {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    lazyConnect: false,
+    ...options,
+  });
+  // Without a listener ioredis prints every reconnect error; health checks report state instead.
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+/** Whether Redis answers a PING within `timeoutMs`. */
+export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const pong = await Promise.race([
+      redis.ping(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('redis ping timed out')), timeoutMs);
+      }),
+    ]);
+    return pong === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { DomainError, JobMap, RpcReply } from '@cap/contracts';
+
+export interface RpcClientOptions {
+  queue: string;
+  prefix: string;
+  redisUrl: string;
+  /** Deadline of a call; past it the caller gets `503 upstream_timeout`. */
+  timeoutMs: number;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Request/reply over a BullMQ queue. One `QueueEvents` listener settles every pending call by
+ * job id, so calls in flight cost no listener each and never race job removal.
+ */
+export class RpcClient<J extends JobMap> {
+  private readonly queue: Queue;
+  private readonly events: QueueEvents;
+  private readonly connection: Redis;
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(private readonly options: RpcClientOptions) {
+    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.connection.on('error', () => undefined);
+    this.queue = new Queue(options.queue, { connection: this.connection, prefix: options.prefix });
+    this.queue.on('error', () => undefined);
+    this.events = new QueueEvents(options.queue, {
+      connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+      prefix: options.prefix,
+    });
+    this.events.on('error', () => undefined);
+    this.events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, returnvalue));
+    this.events.on('failed', ({ jobId, failedReason }) =>
+      this.settle(jobId, undefined, new DomainError('internal_error', 'The request failed.', {
+        cause: new Error(failedReason),
+      })),
+    );
+  }
+
+  /** Resolves once the event listener is subscribed: calls made before could miss replies. */
+  async ready(): Promise<void> {
+    await Promise.all([this.events.waitUntilReady(), this.queue.waitUntilReady()]);
+  }
+
+  /**
+   * Runs `name` on the service behind the queue and returns its result, or throws the
+   * `DomainError` it answered with, or `upstream_timeout` past the deadline.
+   */
+  async call<K extends keyof J & string>(
+    name: K,
+    payload: J[K]['req'],
+    options: { timeoutMs?: number } = {},
+  ): Promise<J[K]['res']> {
+    const jobId = randomUUID();
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
+    const reply = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(jobId);
+        // Best effort: a job nobody picked up must not run after its caller gave up.
+        this.queue.remove(jobId).catch(() => undefined);
+        reject(
+          new DomainError('upstream_timeout', 'The service did not answer in time. Try again.'),
+        );
+      }, timeoutMs);
+      this.pending.set(jobId, { resolve, reject, timer });
+    });
+    try {
+      await this.queue.add(name, payload, {
+        jobId,
+        attempts: 1,
+        removeOnComplete: true,
+        removeOnFail: true,
+      });
+    } catch (err) {
+      const entry = this.pending.get(jobId);
+      if (entry) {
+        clearTimeout(entry.timer);
+        this.pending.delete(jobId);
+      }
+      throw new DomainError('service_unavailable', 'The platform is temporarily unavailable.', {
+        cause: err,
+      });
+    }
+    const result = (await reply) as RpcReply<J[K]['res']>;
+    if (!result || typeof result !== 'object' || !('ok' in result)) {
+      throw new DomainError('internal_error', 'The service answered with an unexpected reply.');
+    }
+    if (!result.ok) throw DomainError.fromShape(result.error);
+    return result.data;
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  private settle(jobId: string, value: unknown, error?: unknown): void {
+    const entry = this.pending.get(jobId);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    this.pending.delete(jobId);
+    if (error) entry.reject(error);
+    else entry.resolve(value);
+  }
+
+  async close(): Promise<void> {
+    for (const [, entry] of this.pending) {
+      clearTimeout(entry.timer);
+      entry.reject(new DomainError('service_unavailable', 'Shutting down.'));
+    }
+    this.pending.clear();
+    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    this.connection.disconnect();
+  }
+}

@@ -1,0 +1,65 @@
+import { Job, Worker } from 'bullmq';
+import { DomainError, JobMap, RpcReply } from '@cap/contracts';
+
+/** A handler for each job of a map. */
+export type RpcHandlers<J extends JobMap> = {
+  [K in keyof J & string]: (payload: J[K]['req']) => Promise<J[K]['res']>;
+};
+
+export interface RpcServerOptions {
+  queue: string;
+  prefix: string;
+  redisUrl: string;
+  concurrency?: number;
+  /** Called with every error that is not a `DomainError` (it becomes `internal_error`). */
+  onUnexpectedError?: (err: unknown, job: { name: string; id?: string }) => void;
+}
+
+/**
+ * Serves the jobs of one queue. Domain errors are returned as values so that BullMQ neither
+ * retries them nor logs them as failures; anything else becomes `internal_error` with no
+ * detail crossing the queue.
+ */
+export class RpcServer<J extends JobMap> {
+  private worker?: Worker;
+
+  constructor(
+    private readonly options: RpcServerOptions,
+    private readonly handlers: RpcHandlers<J>,
+  ) {}
+
+  async start(): Promise<void> {
+    this.worker = new Worker(this.options.queue, (job: Job) => this.dispatch(job), {
+      connection: { url: this.options.redisUrl, maxRetriesPerRequest: null },
+      prefix: this.options.prefix,
+      concurrency: this.options.concurrency ?? 16,
+    });
+    this.worker.on('error', () => undefined);
+    await this.worker.waitUntilReady();
+  }
+
+  private async dispatch(job: Job): Promise<RpcReply<unknown>> {
+    const handler = (this.handlers as Record<string, ((p: unknown) => Promise<unknown>) | undefined>)[
+      job.name
+    ];
+    if (!handler) {
+      return { ok: false, error: { code: 'internal_error', message: `Unknown job ${job.name}.` } };
+    }
+    try {
+      return { ok: true, data: await handler(job.data) };
+    } catch (err) {
+      if (err instanceof DomainError) return { ok: false, error: err.toShape() };
+      this.options.onUnexpectedError?.(err, { name: job.name, id: job.id });
+      return { ok: false, error: { code: 'internal_error', message: 'An internal error occurred.' } };
+    }
+  }
+
+  get running(): boolean {
+    return this.worker?.isRunning() ?? false;
+  }
+
+  /** Stops taking jobs and waits for the running ones to finish. */
+  async close(): Promise<void> {
+    await this.worker?.close();
+  }
+}

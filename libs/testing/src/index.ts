@@ -1,0 +1,5 @@
+export * from './env';
+export * from './database';
+export * from './redis';
+export * from './processes';
+export * from './platform';

@@ -1,0 +1,121 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(__dirname, '../../..');
+
+export type AppName = 'api-gateway' | 'auth-server' | 'projects-service' | 'usage-worker';
+
+/** A port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+/** A TypeScript entry point run the way `npm start` runs it. */
+export function spawnTs(
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+  stdio: 'pipe' | 'ignore' = 'pipe',
+): ChildProcess {
+  return spawn(process.execPath, ['-r', '@swc-node/register', resolve(REPO_ROOT, entry), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['pipe', stdio, stdio],
+  });
+}
+
+export interface RunningApp {
+  name: AppName;
+  url: string;
+  process: ChildProcess;
+  /** What the process wrote, for failure messages. */
+  output(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code or signal. */
+  stop(graceMs?: number): Promise<number | string | null>;
+}
+
+async function waitReady(url: string, child: ChildProcess, output: () => string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${output()}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not ready after ${timeoutMs} ms:\n${output()}`);
+}
+
+/** Boots one app as its own process and waits until its `/readyz` answers 200. */
+export async function startApp(
+  name: AppName,
+  env: Record<string, string>,
+  options: { waitReady?: boolean; timeoutMs?: number } = {},
+): Promise<RunningApp> {
+  const port = await freePort();
+  const child = spawnTs(`apps/${name}/src/main.ts`, [], { ...env, PORT: String(port) });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  const url = `http://127.0.0.1:${port}`;
+  const app: RunningApp = {
+    name,
+    url,
+    process: child,
+    output: () => out,
+    stop: (graceMs = 10_000) =>
+      new Promise((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          return done(child.exitCode ?? child.signalCode);
+        }
+        const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        child.once('exit', (code, signal) => {
+          clearTimeout(kill);
+          done(code ?? signal);
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+  if (options.waitReady ?? true) {
+    try {
+      await waitReady(url, child, app.output, options.timeoutMs ?? 45_000);
+    } catch (err) {
+      await app.stop(0);
+      throw new Error(`${name} did not start: ${(err as Error).message}`);
+    }
+  }
+  return app;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the operator CLI as a user would, with `stdin` piped in. */
+export function runAdmin(args: string[], env: Record<string, string>, stdin = ''): Promise<CliResult> {
+  return new Promise((done, fail) => {
+    const child = spawnTs('apps/admin-cli/src/main.ts', args, env);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', fail);
+    child.on('exit', (code) => done({ code, stdout, stderr }));
+    child.stdin?.end(stdin);
+  });
+}

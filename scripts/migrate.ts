@@ -1,0 +1,14 @@
+/** `npm run migrate`: applies pending migrations to DATABASE_URL (a Kubernetes Job runs this). */
+import { z } from 'zod';
+import { loadConfig } from '@cap/config';
+import { migrate } from '@cap/db';
+
+const env = loadConfig(z.object({ DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//) }));
+
+migrate(env.DATABASE_URL).then(
+  (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
+  (err: unknown) => {
+    process.stderr.write(`migrate: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,136 @@
+/**
+ * `npm start`: the whole platform on one machine. Checks Redis, starts the embedded database
+ * unless DATABASE_URL is set, applies migrations, then runs the four apps as child processes
+ * and reports when every one is ready. Ctrl-C stops them all cleanly.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import { loadConfig } from '@cap/config';
+import { EmbeddedDb, migrate, startEmbeddedDb } from '@cap/db';
+
+const env = loadConfig(
+  z.object({
+    DATABASE_URL: z.string().optional(),
+    REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    DATA_DIR: z.string().default('.data'),
+  }),
+);
+
+const ROOT = resolve(__dirname, '..');
+const APPS = [
+  { name: 'projects-service', port: 8082 },
+  { name: 'auth-server', port: 8081 },
+  { name: 'usage-worker', port: 8083 },
+  { name: 'api-gateway', port: 8080 },
+] as const;
+
+const say = (line: string) => process.stderr.write(`[start] ${line}\n`);
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function waitReady(port: number, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the app on port ${port} was not ready in time`);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  if (!(await redisAnswers(env.REDIS_URL))) {
+    say(
+      `Redis does not answer at ${env.REDIS_URL}: start one (apt-get install redis-server && ` +
+        'redis-server --daemonize yes) or set REDIS_URL.',
+    );
+    process.exit(1);
+  }
+  let embedded: EmbeddedDb | undefined;
+  let databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedDb(resolve(ROOT, env.DATA_DIR));
+    databaseUrl = embedded.url;
+    say(`embedded Postgres (PGlite) serving ${resolve(ROOT, env.DATA_DIR)}`);
+  }
+  const migrations = await migrate(databaseUrl);
+  say(`migrations: ${migrations.applied.length} applied, ${migrations.skipped.length} up to date`);
+
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping…');
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              done();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    await embedded?.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  for (const app of APPS) {
+    const child = spawn(
+      process.execPath,
+      ['-r', '@swc-node/register', resolve(ROOT, 'apps', app.name, 'src/main.ts')],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          DATABASE_URL: databaseUrl,
+          PORT: String(app.port),
+          // The embedded database serves one session: keep each app's pool small there.
+          ...(embedded ? { DB_POOL_MAX: '2' } : {}),
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      say(`${app.name} exited (${signal ?? code}); stopping the platform`);
+      void stop(1);
+    });
+    children.push(child);
+  }
+  const deadline = Date.now() + 60_000;
+  await Promise.all(APPS.map((app) => waitReady(app.port, deadline)));
+  say(
+    `ready in ${((Date.now() - started) / 1000).toFixed(1)} s — API http://127.0.0.1:8080/v1, ` +
+      'OAuth http://127.0.0.1:8081. Ctrl-C stops everything.',
+  );
+}
+
+main().catch((err: unknown) => {
+  say(`failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
