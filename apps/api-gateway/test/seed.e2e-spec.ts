@@ -7,6 +7,8 @@ import { TestPlatform } from '@cap/testing';
 let platform: TestPlatform;
 let tenant: Awaited<ReturnType<TestPlatform['tenant']>>;
 let API_KEY: string;
+// Response bodies are checked field by field below.
+const json = (res: Response): Promise<any> => res.json();
 
 beforeAll(async () => {
   platform = await TestPlatform.start();
@@ -31,7 +33,7 @@ describe('the seed, verbatim', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(res.headers.get('request-id')).toMatch(/^req_/);
-    const body = await res.json();
+    const body = await json(res);
     expect(Array.isArray(body.data)).toBe(true);
     expect(body.data).toEqual([
       { id: tenant.project.id, name: 'seed-project', region: 'us-east', created_at: expect.stringMatching(TIME) },
@@ -47,7 +49,7 @@ describe('the seed, verbatim', () => {
       headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' },
     });
     expect(res.status).toBe(200);
-    expect((await res.json()).data).toHaveLength(1);
+    expect((await json(res)).data).toHaveLength(1);
   });
 
   it('POST /v1/projects with the seed body returns 201 and the new project', async () => {
@@ -59,7 +61,7 @@ describe('the seed, verbatim', () => {
       body: '{"name": "edge-ingest", "region": "us-east"}',
     });
     expect(res.status).toBe(201);
-    const body = await res.json();
+    const body = await json(res);
     expect(Object.keys(body).sort()).toEqual(['created_at', 'id', 'name', 'region']);
     expect(body).toEqual({
       id: expect.stringMatching(ID),
@@ -72,7 +74,7 @@ describe('the seed, verbatim', () => {
     // …and the list now shows it, newest first.
     const list = await fetch(`${platform.url()}/v1/projects`, {
       headers: { Authorization: `Bearer ${API_KEY}`, Accept: 'application/json' },
-    }).then((r) => r.json());
+    }).then(json);
     expect(list.data.map((p: { id: string }) => p.id)).toEqual([body.id, tenant.project.id]);
   });
 
@@ -81,7 +83,7 @@ describe('the seed, verbatim', () => {
       headers: { Authorization: `Bearer ${API_KEY}` },
     });
     expect(res.status).toBe(200);
-    const ids = (await res.json()).data.map((r: { id: string }) => r.id);
+    const ids = (await json(res)).data.map((r: { id: string }) => r.id);
     expect(ids).toEqual(expect.arrayContaining(['us-east', 'eu-central']));
     const created = await fetch(`${platform.url()}/v1/projects`, {
       method: 'POST',
@@ -101,7 +103,7 @@ describe('keys through the whole chain', () => {
       body: JSON.stringify({ project_id: tenant.project.id, name: 'ci' }),
     });
     expect(created.status).toBe(201);
-    const key = await created.json();
+    const key = await json(created);
     expect(key.secret).toMatch(/^sk_live_[0-9A-Za-z]{38}$/);
     expect(key.redacted).toBe(`sk_live_…${key.secret.slice(-4)}`);
     expect(key.id).toMatch(/^key_/);
@@ -114,7 +116,7 @@ describe('keys through the whole chain', () => {
 
     const listed = await fetch(`${platform.url()}/v1/keys?project_id=${tenant.project.id}`, {
       headers: auth,
-    }).then((r) => r.json());
+    }).then(json);
     expect(listed.has_more).toBe(false);
     expect(listed.data.map((k: { id: string }) => k.id)).toEqual([key.id, tenant.key.id]);
     expect(JSON.stringify(listed)).not.toContain(key.secret);
@@ -122,12 +124,12 @@ describe('keys through the whole chain', () => {
 
     const page = await fetch(`${platform.url()}/v1/keys?project_id=${tenant.project.id}&limit=1`, {
       headers: auth,
-    }).then((r) => r.json());
+    }).then(json);
     expect(page).toEqual({ data: [expect.objectContaining({ id: key.id })], has_more: true });
     const next = await fetch(
       `${platform.url()}/v1/keys?project_id=${tenant.project.id}&limit=1&starting_after=${key.id}`,
       { headers: auth },
-    ).then((r) => r.json());
+    ).then(json);
     expect(next).toEqual({ data: [expect.objectContaining({ id: tenant.key.id })], has_more: false });
 
     const revoked = await fetch(`${platform.url()}/v1/keys/${key.id}/revoke`, {
@@ -135,7 +137,7 @@ describe('keys through the whole chain', () => {
       headers: { Authorization: `Bearer ${API_KEY}` },
     });
     expect(revoked.status).toBe(200);
-    expect((await revoked.json()).revoked_at).toMatch(TIME);
+    expect((await json(revoked)).revoked_at).toMatch(TIME);
 
     const withRevoked = await fetch(`${platform.url()}/v1/projects`, {
       headers: { Authorization: `Bearer ${key.secret}` },

@@ -8,7 +8,7 @@ import { PinoNestLogger } from './logger';
 
 /**
  * Creates a Nest app on Fastify with the platform's HTTP contract installed: request ids,
- * access log, the one error filter, shutdown hooks. The caller decides when to `listen`.
+ * access log, the one error filter. The caller decides when to `listen` and how to stop.
  */
 export async function createHttpApp(
   module: Type<unknown> | DynamicModule,
@@ -18,10 +18,11 @@ export async function createHttpApp(
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: new PinoNestLogger(logger),
     bufferLogs: false,
+    // Fastify's own JSON parser only: no form or text bodies reach a handler by accident.
+    bodyParser: false,
   });
   installHttpContract(app.getHttpAdapter().getInstance(), logger);
   app.useGlobalFilters(new AllErrorsFilter(logger));
-  app.enableShutdownHooks();
   return app;
 }
 

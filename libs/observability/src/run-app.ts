@@ -5,6 +5,8 @@ import { loadConfigOrExit } from '@cap/config';
 import { createHttpApp } from './http-app';
 import { createLogger } from './logger';
 
+const SHUTDOWN_GRACE_MS = 10_000;
+
 interface AppEnv {
   PORT: number;
   HOST: string;
@@ -13,7 +15,8 @@ interface AppEnv {
 
 /**
  * The whole `main.ts` of an app: validate the environment (exit 1 on a bad one), create the
- * logger and the Nest app, listen. SIGTERM and SIGINT close it through Nest's shutdown hooks.
+ * logger and the Nest app, listen. SIGTERM and SIGINT close the app (in-flight requests finish,
+ * queue workers finish their jobs, connections close) and exit 0.
  */
 export function runApp<S extends z.ZodType<AppEnv>>(options: {
   name: string;
@@ -24,6 +27,23 @@ export function runApp<S extends z.ZodType<AppEnv>>(options: {
   const logger = createLogger(options.name, config.LOG_LEVEL);
   createHttpApp(options.module(config, logger), logger)
     .then(async (app) => {
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, `${options.name} stopping`);
+        // Past the grace period a stuck connection must not keep the process alive.
+        setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+        app.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, `${options.name} did not stop cleanly`);
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
       await app.listen(config.PORT, config.HOST);
       logger.info({ host: config.HOST, port: config.PORT }, `${options.name} listening`);
     })
