@@ -15,15 +15,17 @@ const env = loadConfig(
     DATABASE_URL: z.string().optional(),
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
     DATA_DIR: z.string().default('.data'),
+    /** The gateway's port; auth-server, projects-service and usage-worker take the next three. */
+    PORT_BASE: z.coerce.number().int().min(1).max(65532).default(8080),
   }),
 );
 
 const ROOT = resolve(__dirname, '..');
 const APPS = [
-  { name: 'projects-service', port: 8082 },
-  { name: 'auth-server', port: 8081 },
-  { name: 'usage-worker', port: 8083 },
-  { name: 'api-gateway', port: 8080 },
+  { name: 'projects-service', port: env.PORT_BASE + 2 },
+  { name: 'auth-server', port: env.PORT_BASE + 1 },
+  { name: 'usage-worker', port: env.PORT_BASE + 3 },
+  { name: 'api-gateway', port: env.PORT_BASE },
 ] as const;
 
 const say = (line: string) => process.stderr.write(`[start] ${line}\n`);
@@ -125,8 +127,9 @@ async function main(): Promise<void> {
   const deadline = Date.now() + 60_000;
   await Promise.all(APPS.map((app) => waitReady(app.port, deadline)));
   say(
-    `ready in ${((Date.now() - started) / 1000).toFixed(1)} s — API http://127.0.0.1:8080/v1, ` +
-      'OAuth http://127.0.0.1:8081. Ctrl-C stops everything.',
+    `ready in ${((Date.now() - started) / 1000).toFixed(1)} s — API ` +
+      `http://127.0.0.1:${env.PORT_BASE}/v1, OAuth http://127.0.0.1:${env.PORT_BASE + 1}. ` +
+      'Ctrl-C stops everything.',
   );
 }
 

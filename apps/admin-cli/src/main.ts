@@ -67,7 +67,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`${JSON.stringify({ error: { code: 'invalid_request', message: String(err) } })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ error: { code: 'invalid_request', message: String(err) } })}\n`,
+    );
     process.exit(2);
   },
 );

@@ -3,4 +3,8 @@ import { runApp } from '@cap/observability';
 import { AppModule } from './app.module';
 import { gatewayEnv } from './config';
 
-runApp({ name: 'api-gateway', env: gatewayEnv, module: (config, logger) => AppModule.forRoot(config, logger) });
+runApp({
+  name: 'api-gateway',
+  env: gatewayEnv,
+  module: (config, logger) => AppModule.forRoot(config, logger),
+});

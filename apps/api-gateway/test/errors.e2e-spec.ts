@@ -74,7 +74,12 @@ describe('400 invalid_request names the parameter at fault', () => {
     ['POST', '/v1/keys/not-a-key/revoke', undefined, 'id'],
   ];
   it.each(cases)('%s %s %s → param %s', async (method, path, body, param) => {
-    expectError(await call(method, path, { key: alice.secret, body }), 400, 'invalid_request', param);
+    expectError(
+      await call(method, path, { key: alice.secret, body }),
+      400,
+      'invalid_request',
+      param,
+    );
   });
 
   it('a body that is not an object is invalid_request without param', async () => {
@@ -111,7 +116,11 @@ describe('bodies the gateway refuses before validation', () => {
 
   it('a body over 1 MiB → 413', async () => {
     const body = JSON.stringify({ name: 'x'.repeat(1024 * 1024), region: 'us-east' });
-    expectError(await call('POST', '/v1/projects', { key: alice.secret, body }), 413, 'payload_too_large');
+    expectError(
+      await call('POST', '/v1/projects', { key: alice.secret, body }),
+      413,
+      'payload_too_large',
+    );
   });
 
   it('an unknown route → 404 route_not_found with Request-Id', async () => {
@@ -122,7 +131,11 @@ describe('bodies the gateway refuses before validation', () => {
 describe('401: missing, malformed, unknown and revoked keys look the same', () => {
   it('answers each with one identical body and WWW-Authenticate: Bearer', async () => {
     const revoked = await platform.admin<{ id: string; secret: string }>([
-      'create-key', '--project', alice.project.id, '--name', 'to-revoke',
+      'create-key',
+      '--project',
+      alice.project.id,
+      '--name',
+      'to-revoke',
     ]);
     expect((await call('GET', '/v1/projects', { key: revoked.secret })).status).toBe(200);
     await platform.admin(['revoke-key', '--key', revoked.id]);
@@ -234,7 +247,11 @@ describe('across gateway processes', () => {
   it('a revoked key fails on a second gateway within 1 s', async () => {
     second = await platform.startApp('api-gateway');
     const key = await platform.admin<{ id: string; secret: string }>([
-      'create-key', '--project', alice.project.id, '--name', 'cross-process',
+      'create-key',
+      '--project',
+      alice.project.id,
+      '--name',
+      'cross-process',
     ]);
     // Warm the second gateway's cache: from now on it answers this key from memory.
     expect((await call('GET', '/v1/projects', { key: key.secret }, second.url)).status).toBe(200);

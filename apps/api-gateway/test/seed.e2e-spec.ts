@@ -36,10 +36,21 @@ describe('the seed, verbatim', () => {
     const body = await json(res);
     expect(Array.isArray(body.data)).toBe(true);
     expect(body.data).toEqual([
-      { id: tenant.project.id, name: 'seed-project', region: 'us-east', created_at: expect.stringMatching(TIME) },
+      {
+        id: tenant.project.id,
+        name: 'seed-project',
+        region: 'us-east',
+        created_at: expect.stringMatching(TIME),
+      },
     ]);
     for (const p of body.data) {
-      expect(p).toEqual(expect.objectContaining({ id: expect.stringMatching(ID), name: expect.any(String), region: expect.any(String) }));
+      expect(p).toEqual(
+        expect.objectContaining({
+          id: expect.stringMatching(ID),
+          name: expect.any(String),
+          region: expect.any(String),
+        }),
+      );
     }
   });
 
@@ -130,7 +141,10 @@ describe('keys through the whole chain', () => {
       `${platform.url()}/v1/keys?project_id=${tenant.project.id}&limit=1&starting_after=${key.id}`,
       { headers: auth },
     ).then(json);
-    expect(next).toEqual({ data: [expect.objectContaining({ id: tenant.key.id })], has_more: false });
+    expect(next).toEqual({
+      data: [expect.objectContaining({ id: tenant.key.id })],
+      has_more: false,
+    });
 
     const revoked = await fetch(`${platform.url()}/v1/keys/${key.id}/revoke`, {
       method: 'POST',

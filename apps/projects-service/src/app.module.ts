@@ -43,8 +43,11 @@ export class AppModule implements OnApplicationShutdown {
         {
           provide: READINESS_CHECKS,
           inject: [Database, REDIS, ProjectsRpcServer],
-          useFactory: (db: Database, redis: ReturnType<typeof createRedis>, rpc: ProjectsRpcServer):
-            ReadinessCheck[] => [
+          useFactory: (
+            db: Database,
+            redis: ReturnType<typeof createRedis>,
+            rpc: ProjectsRpcServer,
+          ): ReadinessCheck[] => [
             { name: 'postgres', check: () => pingDb(db.client) },
             { name: 'redis', check: () => pingRedis(redis) },
             { name: 'queue', check: async () => rpc.running },

@@ -38,7 +38,10 @@ export function loadConfig<S extends z.ZodType>(
 }
 
 /** Runs `loadConfig` for a process entry point: prints the problems and exits 1 on failure. */
-export function loadConfigOrExit<S extends z.ZodType>(schema: S, app: string): Readonly<z.infer<S>> {
+export function loadConfigOrExit<S extends z.ZodType>(
+  schema: S,
+  app: string,
+): Readonly<z.infer<S>> {
   try {
     return loadConfig(schema);
   } catch (err) {
@@ -51,4 +54,5 @@ export function loadConfigOrExit<S extends z.ZodType>(schema: S, app: string): R
 }
 
 /** Integer env values such as ports, with a default. */
-export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+export const port = (fallback: number) =>
+  z.coerce.number().int().min(0).max(65535).default(fallback);

@@ -42,7 +42,10 @@ export interface KeyPrincipal {
 
 export type ProjectsJobs = {
   'regions.list': { req: { v: 1 }; res: Region[] };
-  'projects.list': { req: { v: 1; actor: Actor; limit: number; starting_after?: string }; res: ListPage<Project> };
+  'projects.list': {
+    req: { v: 1; actor: Actor; limit: number; starting_after?: string };
+    res: ListPage<Project>;
+  };
   'projects.create': { req: { v: 1; actor: Actor; name: string; region: string }; res: Project };
   'keys.create': {
     req: {

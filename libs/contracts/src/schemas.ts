@@ -26,7 +26,11 @@ export type CreateProjectBody = z.infer<typeof createProjectBody>;
 export const createKeyBody = z.strictObject({
   project_id: projectId,
   name,
-  scopes: z.array(z.enum(SCOPES)).min(1, 'must name at least one scope').max(SCOPES.length).optional(),
+  scopes: z
+    .array(z.enum(SCOPES))
+    .min(1, 'must name at least one scope')
+    .max(SCOPES.length)
+    .optional(),
   expires_at: z.iso
     .datetime({ offset: true, message: 'must be an ISO 8601 time' })
     .refine((s) => Date.parse(s) > Date.now(), 'must be in the future')
@@ -36,7 +40,12 @@ export const createKeyBody = z.strictObject({
 export type CreateKeyBody = z.infer<typeof createKeyBody>;
 
 export const listQuery = z.strictObject({
-  limit: z.coerce.number('must be an integer').int('must be an integer').min(1).max(100).default(20),
+  limit: z.coerce
+    .number('must be an integer')
+    .int('must be an integer')
+    .min(1)
+    .max(100)
+    .default(20),
   starting_after: z.string().max(100).optional(),
 });
 

@@ -25,4 +25,3 @@ export async function createHttpApp(
   app.useGlobalFilters(new AllErrorsFilter(logger));
   return app;
 }
-

@@ -39,9 +39,13 @@ export class RpcClient<J extends JobMap> {
     this.events.on('error', () => undefined);
     this.events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, returnvalue));
     this.events.on('failed', ({ jobId, failedReason }) =>
-      this.settle(jobId, undefined, new DomainError('internal_error', 'The request failed.', {
-        cause: new Error(failedReason),
-      })),
+      this.settle(
+        jobId,
+        undefined,
+        new DomainError('internal_error', 'The request failed.', {
+          cause: new Error(failedReason),
+        }),
+      ),
     );
   }
 

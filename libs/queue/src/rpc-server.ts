@@ -39,9 +39,9 @@ export class RpcServer<J extends JobMap> {
   }
 
   private async dispatch(job: Job): Promise<RpcReply<unknown>> {
-    const handler = (this.handlers as Record<string, ((p: unknown) => Promise<unknown>) | undefined>)[
-      job.name
-    ];
+    const handler = (
+      this.handlers as Record<string, ((p: unknown) => Promise<unknown>) | undefined>
+    )[job.name];
     if (!handler) {
       return { ok: false, error: { code: 'internal_error', message: `Unknown job ${job.name}.` } };
     }
@@ -50,7 +50,10 @@ export class RpcServer<J extends JobMap> {
     } catch (err) {
       if (err instanceof DomainError) return { ok: false, error: err.toShape() };
       this.options.onUnexpectedError?.(err, { name: job.name, id: job.id });
-      return { ok: false, error: { code: 'internal_error', message: 'An internal error occurred.' } };
+      return {
+        ok: false,
+        error: { code: 'internal_error', message: 'An internal error occurred.' },
+      };
     }
   }
 

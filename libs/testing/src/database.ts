@@ -26,7 +26,9 @@ async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
 }
 
 /** A new, empty database for one test file; migrated unless `migrated: false`. */
-export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  options: { migrated?: boolean } = {},
+): Promise<TestDatabase> {
   const name = `cap_test_${randomBytes(6).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
   const url = withDatabase(TEST_ENV.adminDatabaseUrl, name);
@@ -34,6 +36,7 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
   return {
     name,
     url,
-    drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () =>
+      admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
 }

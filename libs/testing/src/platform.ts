@@ -59,10 +59,20 @@ export class TestPlatform {
       'a long enough password\n',
     );
     const project = await this.admin<Res<ProjectsJobs, 'projects.create'>>([
-      'create-project', '--owner', email, '--name', `${label}-project`, '--region', region,
+      'create-project',
+      '--owner',
+      email,
+      '--name',
+      `${label}-project`,
+      '--region',
+      region,
     ]);
     const key = await this.admin<Res<ProjectsJobs, 'admin.keys.create'> & { secret: string }>([
-      'create-key', '--project', project.id, '--name', `${label}-key`,
+      'create-key',
+      '--project',
+      project.id,
+      '--name',
+      `${label}-key`,
     ]);
     return { email, user, project, key, secret: key.secret };
   }

@@ -44,7 +44,12 @@ export interface RunningApp {
   stop(graceMs?: number): Promise<number | string | null>;
 }
 
-async function waitReady(url: string, child: ChildProcess, output: () => string, timeoutMs: number) {
+async function waitReady(
+  url: string,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs: number,
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${output()}`);
@@ -107,7 +112,11 @@ export interface CliResult {
 }
 
 /** Runs the operator CLI as a user would, with `stdin` piped in. */
-export function runAdmin(args: string[], env: Record<string, string>, stdin = ''): Promise<CliResult> {
+export function runAdmin(
+  args: string[],
+  env: Record<string, string>,
+  stdin = '',
+): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawnTs('apps/admin-cli/src/main.ts', args, env);
     let stdout = '';

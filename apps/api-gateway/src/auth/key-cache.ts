@@ -12,7 +12,10 @@ export class KeyCache {
   private readonly byHash: LRUCache<string, Entry>;
   private readonly hashByKeyId = new Map<string, string>();
 
-  constructor(max: number, private readonly ttlMs: number) {
+  constructor(
+    max: number,
+    private readonly ttlMs: number,
+  ) {
     this.byHash = new LRUCache<string, Entry>({
       max,
       ttl: Math.max(ttlMs, 1),
@@ -29,7 +32,11 @@ export class KeyCache {
   set(hash: string, principal: KeyPrincipal | null): void {
     if (this.ttlMs === 0) return;
     // Unknown keys are remembered for less time: they are the cheap thing for a caller to vary.
-    this.byHash.set(hash, { principal }, principal ? undefined : { ttl: Math.min(this.ttlMs, 10_000) });
+    this.byHash.set(
+      hash,
+      { principal },
+      principal ? undefined : { ttl: Math.min(this.ttlMs, 10_000) },
+    );
     if (principal) this.hashByKeyId.set(principal.key_id, hash);
   }
 

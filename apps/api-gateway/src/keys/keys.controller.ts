@@ -1,5 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { BearerAuthGuard, CurrentPrincipal, Principal, RequireScopes, ScopesGuard } from '@cap/auth';
+import {
+  BearerAuthGuard,
+  CurrentPrincipal,
+  Principal,
+  RequireScopes,
+  ScopesGuard,
+} from '@cap/auth';
 import {
   ApiKey,
   ApiKeyWithSecret,

@@ -29,7 +29,11 @@ export class ProjectsController {
     @CurrentPrincipal() principal: Principal,
     @Query(new ZodPipe(listQuery)) query: ListQuery,
   ): Promise<ListPage<Project>> {
-    return this.upstream.projects.call('projects.list', { v: 1, actor: actorOf(principal), ...query });
+    return this.upstream.projects.call('projects.list', {
+      v: 1,
+      actor: actorOf(principal),
+      ...query,
+    });
   }
 
   @Post()
@@ -39,6 +43,10 @@ export class ProjectsController {
     @CurrentPrincipal() principal: Principal,
     @Body(new ZodPipe(createProjectBody)) body: CreateProjectBody,
   ): Promise<Project> {
-    return this.upstream.projects.call('projects.create', { v: 1, actor: actorOf(principal), ...body });
+    return this.upstream.projects.call('projects.create', {
+      v: 1,
+      actor: actorOf(principal),
+      ...body,
+    });
   }
 }

@@ -32,7 +32,9 @@ export class UsersService {
       passwordHash: req.password_hash,
     });
     if (!user) {
-      throw new DomainError('conflict', 'A user with that email already exists.', { param: 'email' });
+      throw new DomainError('conflict', 'A user with that email already exists.', {
+        param: 'email',
+      });
     }
     return user;
   }

@@ -76,9 +76,13 @@ export class KeysService {
   }
 
   async revoke(req: Req<'keys.revoke'>): Promise<ApiKey> {
-    const notFound = new DomainError('key_not_found', `No key ${req.key_id} is visible to this key.`, {
-      param: 'id',
-    });
+    const notFound = new DomainError(
+      'key_not_found',
+      `No key ${req.key_id} is visible to this key.`,
+      {
+        param: 'id',
+      },
+    );
     const key = await this.keys.findById(req.key_id);
     if (!key) throw notFound;
     const role = await this.projects.roleOf(key.projectId, req.actor.user_id);

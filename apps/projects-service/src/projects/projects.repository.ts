@@ -8,7 +8,12 @@ const PROJECT_FIELDS = { id: true, name: true, regionId: true, createdAt: true }
 type ProjectRow = Prisma.ProjectGetPayload<{ select: typeof PROJECT_FIELDS }>;
 
 function toProject(row: ProjectRow): Project {
-  return { id: row.id, name: row.name, region: row.regionId, created_at: isoSeconds(row.createdAt) };
+  return {
+    id: row.id,
+    name: row.name,
+    region: row.regionId,
+    created_at: isoSeconds(row.createdAt),
+  };
 }
 
 export type Role = MemberRole;
