@@ -1,5 +1,13 @@
 import type { ErrorShape } from './domain-error';
-import type { ApiKey, ListPage, Project, Region, User } from './resources';
+import type {
+  ApiKey,
+  ListPage,
+  OAuthClient,
+  OAuthClientType,
+  Project,
+  Region,
+  User,
+} from './resources';
 
 /**
  * Queue names, job names and payload types: the only place they are written. Every payload is
@@ -15,7 +23,25 @@ export const QUEUES = {
 export const CHANNELS = {
   /** A key stopped working: every gateway drops it from its cache. */
   keyRevoked: 'events:key-revoked',
+  /** OAuth tokens stopped working (revocation, refresh-token reuse, code replay). */
+  tokenRevoked: 'events:token-revoked',
 } as const;
+
+/**
+ * Redis keys (after the queue prefix and a colon) that mark a revoked access token by `jti`, or
+ * every token of a grant by grant id `gid`, until the tokens would have expired anyway.
+ * The gateway checks them once, when it first sees a token.
+ */
+export const REVOKED_TOKEN_KEYS = {
+  jti: (jti: string) => `revoked:jti:${jti}`,
+  grant: (gid: string) => `revoked:gid:${gid}`,
+} as const;
+
+export interface TokenRevokedEvent {
+  v: 1;
+  jtis: string[];
+  grant_ids: string[];
+}
 
 export interface KeyRevokedEvent {
   v: 1;
@@ -79,6 +105,23 @@ export type IdentityJobs = {
   'users.create': { req: { v: 1; email: string; name?: string; password_hash: string }; res: User };
   'users.find-by-email': { req: { v: 1; email: string }; res: User | null };
   'users.get': { req: { v: 1; user_id: string }; res: User };
+  /** Registers a third-party app for `actor`. The secret is made and hashed by the caller. */
+  'clients.create': {
+    req: {
+      v: 1;
+      actor: Actor;
+      name: string;
+      redirect_uris: string[];
+      type: OAuthClientType;
+      /** SHA-256 hex of the client secret; absent for public clients. */
+      secret_hash?: string;
+    };
+    res: OAuthClient;
+  };
+  'clients.list': {
+    req: { v: 1; actor: Actor; limit: number; starting_after?: string };
+    res: ListPage<OAuthClient>;
+  };
 };
 
 /** A job map: job name → request and response payloads. */

@@ -42,3 +42,18 @@ export interface ListPage<T> {
   data: T[];
   has_more: boolean;
 }
+
+export type OAuthClientType = 'confidential' | 'public';
+
+/** A third-party app registered by a user. Its secret is returned once, at creation. */
+export interface OAuthClient {
+  id: string;
+  name: string;
+  type: OAuthClientType;
+  redirect_uris: string[];
+  created_at: string;
+}
+
+export interface OAuthClientWithSecret extends OAuthClient {
+  client_secret?: string;
+}
