@@ -79,7 +79,8 @@ describe('isWellFormedApiKey', () => {
   it('refuses a key whose checksum was swapped with another key’s', () => {
     const a = generateApiKey();
     const b = generateApiKey();
-    const splice = `${a.slice(0, API_KEY_PREFIX.length + 32)}${b.slice(API_KEY_PREFIX.length + 32)}`;
+    const cut = API_KEY_PREFIX.length + 32;
+    const splice = `${a.slice(0, cut)}${b.slice(cut)}`;
     expect(splice).toMatch(SHAPE);
     expect(isWellFormedApiKey(splice)).toBe(a.slice(-6) === b.slice(-6));
   });
@@ -100,7 +101,15 @@ describe('isWellFormedApiKey', () => {
   it('refuses a wrong or missing prefix', () => {
     const key = generateApiKey();
     const body = key.slice(API_KEY_PREFIX.length);
-    for (const prefix of ['sk_test_', 'pk_live_', 'SK_LIVE_', 'sk-live-', 'sk_live', 'sklive_', '']) {
+    for (const prefix of [
+      'sk_test_',
+      'pk_live_',
+      'SK_LIVE_',
+      'sk-live-',
+      'sk_live',
+      'sklive_',
+      '',
+    ]) {
       expect(isWellFormedApiKey(`${prefix}${body}`)).toBe(false);
     }
   });

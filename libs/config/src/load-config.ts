@@ -55,4 +55,8 @@ export function loadConfigOrExit<S extends z.ZodType>(
 
 /** Integer env values such as ports, with a default. */
 export const port = (fallback: number) =>
-  z.coerce.number().int().min(0).max(65535).default(fallback);
+  // An empty value means "unset", never port 0.
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(65535).default(fallback),
+  );

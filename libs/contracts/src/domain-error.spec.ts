@@ -50,7 +50,9 @@ describe('DomainError', () => {
     });
 
     it('carries no cause or stack', () => {
-      const shape = new DomainError('internal_error', 'x', { cause: new Error('secret') }).toShape();
+      const shape = new DomainError('internal_error', 'x', {
+        cause: new Error('secret'),
+      }).toShape();
       expect(JSON.stringify(shape)).not.toContain('secret');
       expect(shape).not.toHaveProperty('stack');
       expect(shape).not.toHaveProperty('cause');
@@ -87,9 +89,9 @@ describe('DomainError', () => {
 
     it('turns a missing or non-string code into internal_error', () => {
       expect(DomainError.fromShape({ message: 'm' } as ErrorShape).code).toBe('internal_error');
-      expect(
-        DomainError.fromShape({ code: 404 as unknown as ErrorCode, message: 'm' }).code,
-      ).toBe('internal_error');
+      expect(DomainError.fromShape({ code: 404 as unknown as ErrorCode, message: 'm' }).code).toBe(
+        'internal_error',
+      );
     });
   });
 });

@@ -61,10 +61,16 @@ describe('isErrorCode', () => {
     for (const code of ERROR_CODES) expect(isErrorCode(code)).toBe(true);
   });
 
-  it.each([['no_such_code'], ['NOT_FOUND'], [''], [' not_found'], [404], [null], [undefined], [{}]])(
-    'rejects %p',
-    (value) => {
-      expect(isErrorCode(value)).toBe(false);
-    },
-  );
+  it.each([
+    ['no_such_code'],
+    ['NOT_FOUND'],
+    [''],
+    [' not_found'],
+    [404],
+    [null],
+    [undefined],
+    [{}],
+  ])('rejects %p', (value) => {
+    expect(isErrorCode(value)).toBe(false);
+  });
 });

@@ -2,10 +2,12 @@ import { createKeyBody, createProjectBody, keyIdParam, listKeysQuery, listQuery 
 import { newId } from './ids';
 import { SCOPES } from './scopes';
 
-/** The paths of the issues of a failed parse. */
-function failedPaths(result: { success: boolean; error?: { issues: { path: PropertyKey[] }[] } }) {
+type Result = { success: boolean; error?: { issues: { path: PropertyKey[] }[] } };
+
+/** The distinct paths of the issues of a failed parse, in order. */
+function failedPaths(result: Result): string[] {
   expect(result.success).toBe(false);
-  return (result.error?.issues ?? []).map((i) => i.path.join('.'));
+  return [...new Set((result.error?.issues ?? []).map((i) => i.path.join('.')))];
 }
 
 const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
@@ -27,7 +29,7 @@ describe('createProjectBody', () => {
   it('rejects an unknown field, naming it', () => {
     const result = createProjectBody.safeParse({ name: 'a', region: 'us-east', owner: 'me' });
     expect(result.success).toBe(false);
-    const issue = result.error!.issues[0]!;
+    const issue = result.error!.issues[0];
     expect(issue.code).toBe('unrecognized_keys');
     expect(issue.code === 'unrecognized_keys' && issue.keys).toEqual(['owner']);
   });
@@ -35,14 +37,14 @@ describe('createProjectBody', () => {
   it.each([[''], ['   '], ['\t\n']])('rejects the empty name %p', (name) => {
     const result = createProjectBody.safeParse({ name, region: 'us-east' });
     expect(failedPaths(result)).toContain('name');
-    expect(result.error!.issues[0]!.message).toBe('must not be empty');
+    expect(result.error!.issues[0].message).toBe('must not be empty');
   });
 
   it('accepts 100 characters and rejects 101', () => {
     expect(createProjectBody.safeParse({ name: 'a'.repeat(100), region: 'r' }).success).toBe(true);
     const result = createProjectBody.safeParse({ name: 'a'.repeat(101), region: 'r' });
     expect(failedPaths(result)).toEqual(['name']);
-    expect(result.error!.issues[0]!.message).toBe('must be at most 100 characters');
+    expect(result.error!.issues[0].message).toBe('must be at most 100 characters');
   });
 
   it('measures the length after trimming', () => {
@@ -55,7 +57,7 @@ describe('createProjectBody', () => {
     (name) => {
       const result = createProjectBody.safeParse({ name, region: 'r' });
       expect(failedPaths(result)).toEqual(['name']);
-      expect(result.error!.issues[0]!.message).toBe('must not contain control characters');
+      expect(result.error!.issues[0].message).toBe('must not contain control characters');
     },
   );
 
@@ -112,7 +114,7 @@ describe('createKeyBody', () => {
     (project_id) => {
       const result = createKeyBody.safeParse({ project_id, name: 'ci' });
       expect(failedPaths(result)).toEqual(['project_id']);
-      expect(result.error!.issues[0]!.message).toBe('must be a project id (prj_…)');
+      expect(result.error!.issues[0].message).toBe('must be a project id (prj_…)');
     },
   );
 
@@ -124,13 +126,14 @@ describe('createKeyBody', () => {
   it('rejects an unknown field', () => {
     const result = createKeyBody.safeParse({ project_id: projectId, name: 'ci', secret: 'x' });
     expect(result.success).toBe(false);
-    expect(result.error!.issues[0]!.code).toBe('unrecognized_keys');
+    expect(result.error!.issues[0].code).toBe('unrecognized_keys');
   });
 
   it('accepts each known scope', () => {
     for (const scope of SCOPES) {
-      expect(createKeyBody.safeParse({ project_id: projectId, name: 'ci', scopes: [scope] }).success)
-        .toBe(true);
+      expect(
+        createKeyBody.safeParse({ project_id: projectId, name: 'ci', scopes: [scope] }).success,
+      ).toBe(true);
     }
     const all = createKeyBody.parse({ project_id: projectId, name: 'ci', scopes: [...SCOPES] });
     expect(all.scopes).toEqual([...SCOPES]);
@@ -139,7 +142,9 @@ describe('createKeyBody', () => {
   it.each([[['admin']], [['projects:read', 'projects:delete']], [['PROJECTS:READ']], [[1]]])(
     'rejects the scopes %p',
     (scopes) => {
-      const paths = failedPaths(createKeyBody.safeParse({ project_id: projectId, name: 'ci', scopes }));
+      const paths = failedPaths(
+        createKeyBody.safeParse({ project_id: projectId, name: 'ci', scopes }),
+      );
       expect(paths.length).toBeGreaterThan(0);
       for (const path of paths) expect(path.startsWith('scopes')).toBe(true);
     },
@@ -148,7 +153,7 @@ describe('createKeyBody', () => {
   it('rejects an empty scope list and a non-array', () => {
     const empty = createKeyBody.safeParse({ project_id: projectId, name: 'ci', scopes: [] });
     expect(failedPaths(empty)).toEqual(['scopes']);
-    expect(empty.error!.issues[0]!.message).toBe('must name at least one scope');
+    expect(empty.error!.issues[0].message).toBe('must name at least one scope');
     const str = createKeyBody.safeParse({ project_id: projectId, name: 'ci', scopes: 'keys:read' });
     expect(failedPaths(str)).toEqual(['scopes']);
   });
@@ -162,10 +167,13 @@ describe('createKeyBody', () => {
   });
 
   it('rejects a past expires_at', () => {
-    for (const expires_at of [new Date(Date.now() - 60_000).toISOString(), '2001-01-01T00:00:00Z']) {
+    for (const expires_at of [
+      new Date(Date.now() - 60_000).toISOString(),
+      '2001-01-01T00:00:00Z',
+    ]) {
       const result = createKeyBody.safeParse({ project_id: projectId, name: 'ci', expires_at });
       expect(failedPaths(result)).toEqual(['expires_at']);
-      expect(result.error!.issues[0]!.message).toBe('must be in the future');
+      expect(result.error!.issues[0].message).toBe('must be in the future');
     }
   });
 
@@ -179,7 +187,7 @@ describe('createKeyBody', () => {
   ])('rejects the non-ISO time %p', (expires_at) => {
     const result = createKeyBody.safeParse({ project_id: projectId, name: 'ci', expires_at });
     expect(failedPaths(result)).toEqual(['expires_at']);
-    expect(result.error!.issues[0]!.message).toBe('must be an ISO 8601 time');
+    expect(result.error!.issues[0].message).toBe('must be an ISO 8601 time');
   });
 
   it('rejects a numeric expires_at', () => {
@@ -191,14 +199,15 @@ describe('createKeyBody', () => {
     expect(failedPaths(result)).toEqual(['expires_at']);
   });
 
-  it('accepts rate_limit from 1 to 1 000 000', () => {
-    for (const rate_limit of [1, 2, 999_999, 1_000_000]) {
-      expect(createKeyBody.parse({ project_id: projectId, name: 'ci', rate_limit }).rate_limit)
-        .toBe(rate_limit);
+  it('accepts rate_limit from 1 to 100 000 000', () => {
+    for (const rate_limit of [1, 2, 999_999, 100_000_000]) {
+      expect(
+        createKeyBody.parse({ project_id: projectId, name: 'ci', rate_limit }).rate_limit,
+      ).toBe(rate_limit);
     }
   });
 
-  it.each([[0], [-1], [1_000_001], [1.5], [Number.NaN], [Infinity], ['10'], [null]])(
+  it.each([[0], [-1], [100_000_001], [1.5], [Number.NaN], [Infinity], ['10'], [null]])(
     'rejects the rate_limit %p',
     (rate_limit) => {
       const result = createKeyBody.safeParse({ project_id: projectId, name: 'ci', rate_limit });
@@ -208,7 +217,7 @@ describe('createKeyBody', () => {
 
   it('says a fractional rate_limit must be an integer', () => {
     const result = createKeyBody.safeParse({ project_id: projectId, name: 'ci', rate_limit: 2.5 });
-    expect(result.error!.issues[0]!.message).toBe('must be an integer');
+    expect(result.error!.issues[0].message).toBe('must be an integer');
   });
 });
 
@@ -242,7 +251,7 @@ describe('listQuery', () => {
   it('rejects unknown query parameters', () => {
     const result = listQuery.safeParse({ limit: '5', page: '2' });
     expect(result.success).toBe(false);
-    expect(result.error!.issues[0]!.code).toBe('unrecognized_keys');
+    expect(result.error!.issues[0].code).toBe('unrecognized_keys');
   });
 });
 

@@ -7,12 +7,13 @@ import { SCOPES } from './scopes';
  * an error naming the field, never silently ignored or assigned.
  */
 
+// C0 and C1 controls and DEL: invisible in consoles and logs.
 const name = z
   .string()
   .trim()
   .min(1, 'must not be empty')
   .max(100, 'must be at most 100 characters')
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
+  .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), 'must not contain control characters');
 
 const projectId = z.string().refine((s) => isId('project', s), 'must be a project id (prj_…)');
 const keyId = z.string().refine((s) => isId('key', s), 'must be a key id (key_…)');
@@ -30,12 +31,13 @@ export const createKeyBody = z.strictObject({
     .array(z.enum(SCOPES))
     .min(1, 'must name at least one scope')
     .max(SCOPES.length)
+    .refine((a) => new Set(a).size === a.length, 'must not repeat a scope')
     .optional(),
   expires_at: z.iso
     .datetime({ offset: true, message: 'must be an ISO 8601 time' })
     .refine((s) => Date.parse(s) > Date.now(), 'must be in the future')
     .optional(),
-  rate_limit: z.int('must be an integer').min(1).max(1_000_000).optional(),
+  rate_limit: z.int('must be an integer').min(1).max(100_000_000).optional(),
 });
 export type CreateKeyBody = z.infer<typeof createKeyBody>;
 
@@ -43,8 +45,8 @@ export const listQuery = z.strictObject({
   limit: z.coerce
     .number('must be an integer')
     .int('must be an integer')
-    .min(1)
-    .max(100)
+    .min(1, 'must be at least 1')
+    .max(100, 'must be at most 100')
     .default(20),
   starting_after: z.string().max(100).optional(),
 });

@@ -27,7 +27,8 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.in
   constructor(private readonly schema: S) {}
 
   transform(value: unknown): z.infer<S> {
-    const parsed = this.schema.safeParse(value ?? undefined);
+    // `reportInput` tells a missing field (input undefined) from one of the wrong type.
+    const parsed = this.schema.safeParse(value ?? undefined, { reportInput: true });
     if (!parsed.success) throw toInvalidRequest(parsed.error);
     return parsed.data;
   }
