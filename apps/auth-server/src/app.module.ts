@@ -4,6 +4,8 @@ import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observa
 import { createRedis, pingRedis } from '@cap/queue';
 import { AuthServerConfig, CONFIG, LOGGER } from './config';
 import { Database, databaseProvider, pingDb } from '@cap/db';
+import { ClientsRepository } from './clients/clients.repository';
+import { ClientsService } from './clients/clients.service';
 import { IdentityRpcServer } from './rpc/identity-rpc.server';
 import { UsersRepository } from './users/users.repository';
 import { UsersService } from './users/users.service';
@@ -25,6 +27,8 @@ export class AppModule implements OnApplicationShutdown {
         databaseProvider({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX }),
         UsersRepository,
         UsersService,
+        ClientsRepository,
+        ClientsService,
         IdentityRpcServer,
         {
           provide: READINESS_CHECKS,

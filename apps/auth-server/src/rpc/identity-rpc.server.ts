@@ -3,9 +3,10 @@ import type { Logger } from 'pino';
 import { IdentityJobs, QUEUES } from '@cap/contracts';
 import { RpcServer } from '@cap/queue';
 import { AuthServerConfig, CONFIG, LOGGER } from '../config';
+import { ClientsService } from '../clients/clients.service';
 import { UsersService } from '../users/users.service';
 
-/** Serves the `identity` queue: users, for the gateway and the admin CLI. */
+/** Serves the `identity` queue: users and OAuth clients, for the gateway and the admin CLI. */
 @Injectable()
 export class IdentityRpcServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly server: RpcServer<IdentityJobs>;
@@ -14,6 +15,7 @@ export class IdentityRpcServer implements OnApplicationBootstrap, OnApplicationS
     @Inject(CONFIG) config: AuthServerConfig,
     @Inject(LOGGER) logger: Logger,
     users: UsersService,
+    clients: ClientsService,
   ) {
     this.server = new RpcServer<IdentityJobs>(
       {
@@ -26,6 +28,8 @@ export class IdentityRpcServer implements OnApplicationBootstrap, OnApplicationS
         'users.create': (p) => users.create(p),
         'users.find-by-email': (p) => users.findByEmail(p),
         'users.get': (p) => users.get(p),
+        'clients.create': (p) => clients.create(p),
+        'clients.list': (p) => clients.list(p),
       },
     );
   }

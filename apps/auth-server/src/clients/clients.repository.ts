@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { ListPage, OAuthClient } from '@cap/contracts';
+import { Database, Prisma } from '@cap/db';
+
+const CLIENT_FIELDS = {
+  id: true,
+  name: true,
+  type: true,
+  redirectUris: true,
+  createdAt: true,
+} as const;
+type ClientRow = Prisma.OauthClientGetPayload<{ select: typeof CLIENT_FIELDS }>;
+
+function toClient(row: ClientRow): OAuthClient {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type,
+    redirect_uris: row.redirectUris,
+    created_at: row.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+}
+
+/** What oidc-provider needs to know about a client, including the stored secret hash. */
+export interface ClientRegistration extends OAuthClient {
+  secret_hash: string | null;
+}
+
+@Injectable()
+export class ClientsRepository {
+  constructor(private readonly db: Database) {}
+
+  async create(input: {
+    id: string;
+    ownerId: string;
+    name: string;
+    type: OAuthClient['type'];
+    redirectUris: string[];
+    secretHash: string | null;
+  }): Promise<OAuthClient> {
+    return toClient(
+      await this.db.client.oauthClient.create({ data: input, select: CLIENT_FIELDS }),
+    );
+  }
+
+  /**
+   * Clients registered by `ownerId`, newest first, after the cursor client. Returns `null` when
+   * the cursor is not one of them.
+   */
+  async listForOwner(
+    ownerId: string,
+    limit: number,
+    startingAfter?: string,
+  ): Promise<ListPage<OAuthClient> | null> {
+    let where: Prisma.OauthClientWhereInput = { ownerId };
+    if (startingAfter) {
+      const cursor = await this.db.client.oauthClient.findFirst({
+        where: { ownerId, id: startingAfter },
+        select: { id: true, createdAt: true },
+      });
+      if (!cursor) return null;
+      where = {
+        ownerId,
+        OR: [
+          { createdAt: { lt: cursor.createdAt } },
+          { createdAt: cursor.createdAt, id: { lt: cursor.id } },
+        ],
+      };
+    }
+    const rows = await this.db.client.oauthClient.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+      select: CLIENT_FIELDS,
+    });
+    return { data: rows.slice(0, limit).map(toClient), has_more: rows.length > limit };
+  }
+
+  async findRegistration(id: string): Promise<ClientRegistration | null> {
+    const row = await this.db.client.oauthClient.findUnique({
+      where: { id },
+      select: { ...CLIENT_FIELDS, secretHash: true },
+    });
+    return row ? { ...toClient(row), secret_hash: row.secretHash } : null;
+  }
+}
