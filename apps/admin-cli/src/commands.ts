@@ -1,5 +1,11 @@
 import { hash } from '@node-rs/argon2';
-import { generateApiKey, hashApiKey, lastFour } from '@cap/auth';
+import {
+  generateApiKey,
+  generateClientSecret,
+  hashApiKey,
+  hashClientSecret,
+  lastFour,
+} from '@cap/auth';
 import { DomainError, IdentityJobs, isId, ProjectsJobs, SCOPES } from '@cap/contracts';
 import { RpcClient } from '@cap/queue';
 
@@ -8,14 +14,25 @@ export interface Clients {
   projects: RpcClient<ProjectsJobs>;
 }
 
-export type Flags = Record<string, string | undefined>;
+/** Parsed flags: a string, a repeated flag's strings, or a switch. */
+export type Flags = Record<string, string | string[] | boolean | undefined>;
 
 const MIN_PASSWORD = 10;
 
 function required(flags: Flags, name: string): string {
-  const value = flags[name]?.trim();
+  const raw = flags[name];
+  const value = typeof raw === 'string' ? raw.trim() : '';
   if (!value) throw new DomainError('invalid_request', `--${name} is required.`, { param: name });
   return value;
+}
+
+/** The user with `email`, or `user_not_found` naming the flag it came from. */
+async function userByEmail(c: Clients, email: string, flag: string) {
+  const user = await c.identity.call('users.find-by-email', { v: 1, email });
+  if (!user) {
+    throw new DomainError('user_not_found', `No user with email ${email}.`, { param: flag });
+  }
+  return user;
 }
 
 /**
@@ -34,15 +51,12 @@ export const COMMANDS = {
       );
     }
     const password_hash = await hash(password, { algorithm: 2 });
-    return c.identity.call('users.create', { v: 1, email, name: flags.name, password_hash });
+    const name = typeof flags.name === 'string' ? flags.name : undefined;
+    return c.identity.call('users.create', { v: 1, email, name, password_hash });
   },
 
   async 'create-project'(c: Clients, flags: Flags) {
-    const email = required(flags, 'owner');
-    const owner = await c.identity.call('users.find-by-email', { v: 1, email });
-    if (!owner) {
-      throw new DomainError('user_not_found', `No user with email ${email}.`, { param: 'owner' });
-    }
+    const owner = await userByEmail(c, required(flags, 'owner'), 'owner');
     return c.projects.call('projects.create', {
       v: 1,
       actor: { user_id: owner.id, scopes: [...SCOPES] },
@@ -67,6 +81,33 @@ export const COMMANDS = {
       last4: lastFour(secret),
     });
     return { ...key, secret };
+  },
+
+  /**
+   * Registers a third-party app for a user. A confidential client's secret is generated here,
+   * only its SHA-256 is sent, and it is printed once (`client_secret`); `--public` makes a client
+   * with no secret, which must use PKCE.
+   */
+  async 'create-client'(c: Clients, flags: Flags) {
+    const owner = await userByEmail(c, required(flags, 'owner'), 'owner');
+    const raw = flags['redirect-uri'];
+    const redirectUris = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : [];
+    if (redirectUris.length === 0) {
+      throw new DomainError('invalid_request', '--redirect-uri is required (repeat it for more).', {
+        param: 'redirect-uri',
+      });
+    }
+    const isPublic = flags.public === true;
+    const secret = isPublic ? undefined : generateClientSecret();
+    const client = await c.identity.call('clients.create', {
+      v: 1,
+      actor: { user_id: owner.id, scopes: [...SCOPES] },
+      name: required(flags, 'name'),
+      redirect_uris: redirectUris,
+      type: isPublic ? 'public' : 'confidential',
+      ...(secret ? { secret_hash: hashClientSecret(secret) } : {}),
+    });
+    return secret ? { ...client, client_secret: secret } : client;
   },
 
   async 'revoke-key'(c: Clients, flags: Flags) {

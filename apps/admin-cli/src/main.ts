@@ -12,6 +12,8 @@ const USAGE = `usage: npm run admin -- <command> [flags]
   create-project --owner EMAIL --name N --region R
   create-key     --project PRJ_ID --name N   (prints the secret once)
   revoke-key     --key KEY_ID
+  create-client  --owner EMAIL --name N --redirect-uri URI [--redirect-uri URI2 ...] [--public]
+                 (a third-party app; prints its client_secret once unless --public)
 
 Prints JSON on standard output; errors as {"error": {...}} on standard error, exit 1.`;
 
@@ -26,6 +28,8 @@ async function main(): Promise<number> {
       region: { type: 'string' },
       project: { type: 'string' },
       key: { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      public: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
