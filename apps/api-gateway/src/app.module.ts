@@ -1,35 +1,62 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import type { Logger } from 'pino';
+import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
-import { BearerStrategy, PRINCIPAL_RESOLVER } from '@cap/auth';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { BearerStrategy, PRINCIPAL_RESOLVER, ScopesGuard } from '@cap/auth';
 import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
-import { createRedis, EventBus, pingRedis } from '@cap/queue';
+import { EventBus, pingRedis } from '@cap/queue';
+import { ApiAuthGuard } from './auth/api-auth.guard';
 import { KeyPrincipalResolver } from './auth/principal-resolver.service';
-import { CONFIG, GatewayConfig } from './config';
+import { CONFIG, GatewayConfig, LOGGER } from './config';
 import { KeysController } from './keys/keys.controller';
 import { KeysService } from './keys/keys.service';
 import { ProjectsController } from './projects/projects.controller';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard';
+import { SlidingWindowLimiter } from './rate-limit/sliding-window.limiter';
 import { RegionsController } from './regions/regions.controller';
 import { RegionsService } from './regions/regions.service';
 import { Upstream } from './upstream/upstream';
+import { UsageMetering } from './usage/usage-metering';
+import { UsageController } from './usage/usage.controller';
+import { UsageService } from './usage/usage.service';
 
-const REDIS = Symbol('REDIS');
+/** Commands on this connection fail at once while Redis is away: the gateway answers 503. */
+const HOT_REDIS = Symbol('HOT_REDIS');
 
 @Module({})
 export class AppModule implements OnApplicationShutdown {
   constructor(
-    @Inject(REDIS) private readonly redis: ReturnType<typeof createRedis>,
+    @Inject(HOT_REDIS) private readonly redis: Redis,
     private readonly events: EventBus,
+    private readonly limiter: SlidingWindowLimiter,
   ) {}
 
-  static forRoot(config: GatewayConfig, _logger?: Logger): DynamicModule {
+  static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
       imports: [PassportModule.register({ session: false })],
-      controllers: [HealthController, ProjectsController, KeysController, RegionsController],
+      controllers: [
+        HealthController,
+        ProjectsController,
+        KeysController,
+        RegionsController,
+        UsageController,
+      ],
       providers: [
         { provide: CONFIG, useValue: config },
-        { provide: REDIS, useFactory: () => createRedis(config.REDIS_URL) },
+        { provide: LOGGER, useValue: logger },
+        {
+          provide: HOT_REDIS,
+          useFactory: () => {
+            const redis = new Redis(config.REDIS_URL, {
+              maxRetriesPerRequest: 0,
+              enableOfflineQueue: false,
+            });
+            redis.on('error', () => undefined);
+            return redis;
+          },
+        },
         {
           provide: EventBus,
           useFactory: () => new EventBus(config.REDIS_URL, config.QUEUE_PREFIX),
@@ -42,15 +69,31 @@ export class AppModule implements OnApplicationShutdown {
             return upstream;
           },
         },
+        {
+          provide: SlidingWindowLimiter,
+          inject: [HOT_REDIS],
+          useFactory: (redis: Redis) =>
+            new SlidingWindowLimiter(redis, config.QUEUE_PREFIX, {
+              windowMs: config.RATE_LIMIT_WINDOW_MS,
+              leaseFraction: config.RATE_LIMIT_LEASE_FRACTION,
+              leaseTtlMs: config.RATE_LIMIT_LEASE_TTL_MS,
+            }),
+        },
         KeyPrincipalResolver,
         { provide: PRINCIPAL_RESOLVER, useExisting: KeyPrincipalResolver },
         BearerStrategy,
+        // Global guards run in this order on every route: who, may they, how often.
+        { provide: APP_GUARD, useClass: ApiAuthGuard },
+        { provide: APP_GUARD, useClass: ScopesGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         RegionsService,
         KeysService,
+        UsageService,
+        UsageMetering,
         {
           provide: READINESS_CHECKS,
-          inject: [REDIS],
-          useFactory: (redis: ReturnType<typeof createRedis>): ReadinessCheck[] => [
+          inject: [HOT_REDIS],
+          useFactory: (redis: Redis): ReadinessCheck[] => [
             { name: 'redis', check: () => pingRedis(redis) },
           ],
         },
@@ -59,6 +102,7 @@ export class AppModule implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.limiter.close();
     await this.events.close();
     this.redis.disconnect();
   }

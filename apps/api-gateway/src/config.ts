@@ -8,7 +8,16 @@ export const gatewayEnv = baseEnv.extend({
   /** How long a verified key stays in the in-process cache without a revocation event. */
   KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   KEY_CACHE_MAX: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
+  /** Requests per window for a key without its own `rate_limit`. */
+  RATE_LIMIT_DEFAULT: z.coerce.number().int().min(1).max(100_000_000).default(600),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  /** Share of a limit one gateway leases at a time (see SlidingWindowLimiter). */
+  RATE_LIMIT_LEASE_FRACTION: z.coerce.number().min(0).max(0.1).default(0.005),
+  RATE_LIMIT_LEASE_TTL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  /** How often counted usage is flushed to the usage queue. */
+  USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayEnv>;
 export const CONFIG = Symbol('CONFIG');
+export const LOGGER = Symbol('LOGGER');

@@ -27,6 +27,19 @@ export class BearerAuthGuard extends AuthGuard('bearer') {
 }
 
 const SCOPES_KEY = 'cap:required-scopes';
+const PUBLIC_KEY = 'cap:public';
+
+/** A route anyone may call, with no credential. */
+export const Public = () => SetMetadata(PUBLIC_KEY, true);
+
+export function isPublic(reflector: Reflector, context: ExecutionContext): boolean {
+  return (
+    reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]) === true
+  );
+}
 
 /** The scopes a route needs; a credential must carry every one of them. */
 export const RequireScopes = (...scopes: Scope[]) => SetMetadata(SCOPES_KEY, scopes);

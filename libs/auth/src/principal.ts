@@ -1,4 +1,4 @@
-import type { Actor } from '@cap/contracts';
+import { Actor, DomainError } from '@cap/contracts';
 
 /** Who is calling, as the gateway established it from the bearer credential. */
 export interface ApiKeyPrincipal {
@@ -11,7 +11,22 @@ export interface ApiKeyPrincipal {
   rate_limit: number | null;
 }
 
-export type Principal = ApiKeyPrincipal;
+/** A caller with an OAuth 2.0 access token (a JWT the gateway verified). */
+export interface OAuthPrincipal {
+  kind: 'oauth';
+  /** The user the token acts for; `null` for a client-credentials token. */
+  user_id: string | null;
+  client_id: string;
+  scopes: string[];
+  /** The token's `jti` and grant id, by which it can be revoked. */
+  token_id: string;
+  grant_id: string | null;
+  /** Unix time (seconds) the token expires at. */
+  expires_at: number;
+  rate_limit: null;
+}
+
+export type Principal = ApiKeyPrincipal | OAuthPrincipal;
 
 /** Resolves a bearer token to a principal, or `null` when it grants nothing. */
 export interface PrincipalResolver {
@@ -22,5 +37,11 @@ export const PRINCIPAL_RESOLVER = Symbol('PRINCIPAL_RESOLVER');
 
 /** The actor a service command runs as. */
 export function actorOf(principal: Principal): Actor {
-  return { user_id: principal.user_id, key_id: principal.key_id, scopes: principal.scopes };
+  if (principal.kind === 'api_key') {
+    return { user_id: principal.user_id, key_id: principal.key_id, scopes: principal.scopes };
+  }
+  if (!principal.user_id) {
+    throw new DomainError('forbidden', 'This access token does not act for a user.');
+  }
+  return { user_id: principal.user_id, client_id: principal.client_id, scopes: principal.scopes };
 }

@@ -8,21 +8,34 @@ export const ID_PREFIX = {
   client: 'cli',
   ticket: 'tkt',
   request: 'req',
+  deadLetter: 'dlq',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
+// Random bytes are drawn from the CSPRNG 4 KiB at a time: one syscall serves ~100 ids, which
+// matters on the request path (every response gets a request id).
+const POOL_SIZE = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+function nextRandomByte(): number {
+  if (poolOffset >= pool.length) {
+    pool = randomBytes(POOL_SIZE);
+    poolOffset = 0;
+  }
+  return pool[poolOffset++];
+}
+
 /** `length` characters of base62 from a CSPRNG, without modulo bias. */
 export function randomBase62(length: number): string {
   let out = '';
   while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      // 248 = 62 * 4: bytes at or above it would bias the alphabet, so they are skipped.
-      if (byte < 248) out += BASE62[byte % 62];
-      if (out.length === length) break;
-    }
+    const byte = nextRandomByte();
+    // 248 = 62 * 4: bytes at or above it would bias the alphabet, so they are skipped.
+    if (byte < 248) out += BASE62[byte % 62];
   }
   return out;
 }

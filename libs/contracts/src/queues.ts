@@ -6,6 +6,7 @@ import type {
   OAuthClientType,
   Project,
   Region,
+  UsageReport,
   User,
 } from './resources';
 
@@ -17,6 +18,10 @@ import type {
 export const QUEUES = {
   projects: 'projects',
   identity: 'identity',
+  /** Usage batches from the gateways (fire-and-forget, deterministic job ids). */
+  usage: 'usage',
+  /** Usage queries (request/reply). */
+  usageQueries: 'usage-queries',
 } as const;
 
 /** Redis pub/sub channels (prefixed like the queues). */
@@ -53,6 +58,8 @@ export interface Actor {
   user_id: string;
   /** The API key used, when one was. */
   key_id?: string;
+  /** The OAuth client the access token was issued to, when one was used. */
+  client_id?: string;
   scopes: string[];
 }
 
@@ -129,3 +136,51 @@ export type JobMap = Record<string, { req: unknown; res: unknown }>;
 
 /** What a request/reply job returns: domain errors are values, so BullMQ never retries them. */
 export type RpcReply<T> = { ok: true; data: T } | { ok: false; error: ErrorShape };
+
+/** One metered dimension: requests that finished in one minute with one outcome. */
+export interface UsageRow {
+  project_id: string;
+  /** `key_…` for an API key, `cli_…` for an OAuth client. */
+  principal: string;
+  /** The route template, e.g. `GET /v1/projects/:id`. */
+  endpoint: string;
+  /** `2xx`, `4xx` or `5xx`. */
+  status_class: string;
+  /** Start of the minute, RFC 3339. */
+  minute: string;
+  count: number;
+}
+
+/**
+ * What a gateway flushes about once a second. `id` is `<source>.<sequence>` and is the job id,
+ * so a batch queued twice is stored once; the worker also records it in Postgres, so a batch
+ * delivered twice is counted once. `through`: every request this source finished before it is
+ * in this batch or an earlier one.
+ */
+export interface UsageBatchJob {
+  v: 1;
+  id: string;
+  source: string;
+  through: string;
+  rows: UsageRow[];
+}
+
+export const USAGE_GRANULARITIES = ['minute', 'hour', 'day'] as const;
+export type UsageGranularity = (typeof USAGE_GRANULARITIES)[number];
+export const USAGE_GROUPS = ['key', 'endpoint', 'status'] as const;
+export type UsageGroup = (typeof USAGE_GROUPS)[number];
+
+export type UsageJobs = {
+  'usage.query': {
+    req: {
+      v: 1;
+      actor: Actor;
+      project_id: string;
+      start: string;
+      end: string;
+      granularity: UsageGranularity;
+      group_by?: UsageGroup;
+    };
+    res: UsageReport;
+  };
+};

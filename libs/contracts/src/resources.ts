@@ -57,3 +57,25 @@ export interface OAuthClient {
 export interface OAuthClientWithSecret extends OAuthClient {
   client_secret?: string;
 }
+
+export interface UsageBucket {
+  /** Start of the bucket, RFC 3339. */
+  start: string;
+  requests: number;
+  /** With `group_by`: the key or OAuth client, the endpoint, or the status class. */
+  key?: string;
+  endpoint?: string;
+  status?: string;
+}
+
+export interface UsageReport {
+  project_id: string;
+  granularity: string;
+  start: string;
+  end: string;
+  group_by: string | null;
+  total_requests: number;
+  /** Every request counted before this time is included in the figures. */
+  complete_through: string;
+  data: UsageBucket[];
+}

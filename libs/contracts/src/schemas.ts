@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isId } from './ids';
+import { USAGE_GRANULARITIES, USAGE_GROUPS } from './queues';
 import { SCOPES } from './scopes';
 
 /**
@@ -56,3 +57,14 @@ export type ListKeysQuery = z.infer<typeof listKeysQuery>;
 export type ListQuery = z.infer<typeof listQuery>;
 
 export const keyIdParam = z.strictObject({ id: keyId });
+
+const time = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 time' });
+
+export const usageQuery = z.strictObject({
+  project_id: projectId,
+  start: time,
+  end: time,
+  granularity: z.enum(USAGE_GRANULARITIES).default('hour'),
+  group_by: z.enum(USAGE_GROUPS).optional(),
+});
+export type UsageQuery = z.infer<typeof usageQuery>;

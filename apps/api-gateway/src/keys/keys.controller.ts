@@ -1,11 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import {
-  BearerAuthGuard,
-  CurrentPrincipal,
-  Principal,
-  RequireScopes,
-  ScopesGuard,
-} from '@cap/auth';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { CurrentPrincipal, Principal, RequireScopes } from '@cap/auth';
 import {
   ApiKey,
   ApiKeyWithSecret,
@@ -20,7 +14,6 @@ import { ZodPipe } from '../validation/zod.pipe';
 import { KeysService } from './keys.service';
 
 @Controller('v1/keys')
-@UseGuards(BearerAuthGuard, ScopesGuard)
 export class KeysController {
   constructor(private readonly keys: KeysService) {}
 

@@ -1,12 +1,5 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
-import {
-  actorOf,
-  BearerAuthGuard,
-  CurrentPrincipal,
-  Principal,
-  RequireScopes,
-  ScopesGuard,
-} from '@cap/auth';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { actorOf, CurrentPrincipal, Principal, RequireScopes } from '@cap/auth';
 import {
   createProjectBody,
   CreateProjectBody,
@@ -19,7 +12,6 @@ import { Upstream } from '../upstream/upstream';
 import { ZodPipe } from '../validation/zod.pipe';
 
 @Controller('v1/projects')
-@UseGuards(BearerAuthGuard, ScopesGuard)
 export class ProjectsController {
   constructor(private readonly upstream: Upstream) {}
 

@@ -1,10 +1,8 @@
-import { Controller, Get, UseGuards } from '@nestjs/common';
-import { BearerAuthGuard } from '@cap/auth';
+import { Controller, Get } from '@nestjs/common';
 import { ListPage, Region } from '@cap/contracts';
 import { RegionsService } from './regions.service';
 
 @Controller('v1/regions')
-@UseGuards(BearerAuthGuard)
 export class RegionsController {
   constructor(private readonly regions: RegionsService) {}
 

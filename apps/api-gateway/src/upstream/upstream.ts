@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { IdentityJobs, ProjectsJobs, QUEUES } from '@cap/contracts';
+import { IdentityJobs, ProjectsJobs, QUEUES, UsageJobs } from '@cap/contracts';
 import { RpcClient } from '@cap/queue';
 import { CONFIG, GatewayConfig } from '../config';
 
@@ -8,6 +8,7 @@ import { CONFIG, GatewayConfig } from '../config';
 export class Upstream implements OnApplicationShutdown {
   readonly projects: RpcClient<ProjectsJobs>;
   readonly identity: RpcClient<IdentityJobs>;
+  readonly usage: RpcClient<UsageJobs>;
 
   constructor(@Inject(CONFIG) config: GatewayConfig) {
     const common = {
@@ -17,13 +18,14 @@ export class Upstream implements OnApplicationShutdown {
     };
     this.projects = new RpcClient<ProjectsJobs>({ queue: QUEUES.projects, ...common });
     this.identity = new RpcClient<IdentityJobs>({ queue: QUEUES.identity, ...common });
+    this.usage = new RpcClient<UsageJobs>({ queue: QUEUES.usageQueries, ...common });
   }
 
   async ready(): Promise<void> {
-    await Promise.all([this.projects.ready(), this.identity.ready()]);
+    await Promise.all([this.projects.ready(), this.identity.ready(), this.usage.ready()]);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.projects.close(), this.identity.close()]);
+    await Promise.all([this.projects.close(), this.identity.close(), this.usage.close()]);
   }
 }

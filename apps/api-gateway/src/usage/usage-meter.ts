@@ -1,0 +1,102 @@
+import { hostname } from 'node:os';
+import { Queue } from 'bullmq';
+import { randomBase62, UsageBatchJob, UsageRow } from '@cap/contracts';
+
+export interface MeterOptions {
+  flushIntervalMs: number;
+  onError: (err: unknown) => void;
+}
+
+/**
+ * Counts finished requests in memory by (project, principal, endpoint, status class, minute)
+ * and flushes them about once a second as one batch job (id `<source>.<n>`): no queue write per
+ * request. A batch
+ * that fails to queue is retried as it was (same id, same rows) before anything newer is sent,
+ * so `through` only ever moves forward once everything before it is queued.
+ */
+export class UsageMeter {
+  readonly source = `gw-${hostname()}-${process.pid}-${randomBase62(6)}`;
+  private counts = new Map<string, UsageRow>();
+  private sequence = 0;
+  private unsent?: UsageBatchJob;
+  private flushing?: Promise<void>;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly options: MeterOptions,
+  ) {
+    this.timer = setInterval(() => void this.flush(), options.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  record(projectId: string, principal: string, endpoint: string, status: number): void {
+    const minuteMs = Math.floor(Date.now() / 60_000) * 60_000;
+    const statusClass = `${Math.floor(status / 100)}xx`;
+    const key = `${projectId}\u0000${principal}\u0000${endpoint}\u0000${statusClass}\u0000${minuteMs}`;
+    const row = this.counts.get(key);
+    if (row) row.count += 1;
+    else {
+      this.counts.set(key, {
+        project_id: projectId,
+        principal,
+        endpoint,
+        status_class: statusClass,
+        minute: new Date(minuteMs).toISOString(),
+        count: 1,
+      });
+    }
+  }
+
+  /** Queues what has been counted; resolves when queued (or when it failed and will retry). */
+  flush(): Promise<void> {
+    this.flushing ??= this.send().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async send(): Promise<void> {
+    if (!this.unsent) {
+      const rows = [...this.counts.values()];
+      this.counts = new Map();
+      this.unsent = {
+        v: 1,
+        id: `${this.source}.${this.sequence++}`,
+        source: this.source,
+        through: new Date().toISOString(),
+        rows,
+      };
+    }
+    const batch = this.unsent;
+    try {
+      await this.queue.add('batch', batch, {
+        jobId: batch.id,
+        attempts: 20,
+        backoff: { type: 'exponential', delay: 500 },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      });
+      this.unsent = undefined;
+    } catch (err) {
+      this.options.onError(err);
+    }
+  }
+
+  /** Requests counted and not yet queued (for tests and metrics). */
+  get pending(): number {
+    let n = this.unsent?.rows.reduce((a, r) => a + r.count, 0) ?? 0;
+    for (const row of this.counts.values()) n += row.count;
+    return n;
+  }
+
+  /** Stops the timer and queues everything counted, retrying for up to `timeoutMs`. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    clearInterval(this.timer);
+    const deadline = Date.now() + timeoutMs;
+    do {
+      await this.flush();
+      if (this.pending === 0 && !this.unsent) return;
+      await new Promise((r) => setTimeout(r, 100));
+    } while (Date.now() < deadline);
+    this.options.onError(new Error(`${this.pending} counted requests could not be queued`));
+  }
+}

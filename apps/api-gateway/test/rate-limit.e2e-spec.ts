@@ -1,0 +1,182 @@
+/**
+ * Rate limits through the booted apps: the 601st request, headers, per-key limits, two
+ * gateway processes sharing one limit, and Redis going away and coming back.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { freePort, RunningApp, startApp, TestPlatform } from '@cap/testing';
+
+let platform: TestPlatform;
+let tenant: Awaited<ReturnType<TestPlatform['tenant']>>;
+
+beforeAll(async () => {
+  platform = await TestPlatform.start(['projects-service', 'auth-server', 'api-gateway']);
+  tenant = await platform.tenant('limits');
+});
+
+afterAll(async () => {
+  await platform?.stop();
+});
+
+async function newKey(rateLimit?: number): Promise<string> {
+  const res = await fetch(`${platform.url()}/v1/keys`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${tenant.secret}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ project_id: tenant.project.id, name: 'rl', rate_limit: rateLimit }),
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { secret: string }).secret;
+}
+
+const get = (base: string, key: string) =>
+  fetch(`${base}/v1/regions`, { headers: { Authorization: `Bearer ${key}` } });
+
+describe('the default limit of 600 per minute', () => {
+  it('allows 600 requests, then answers the 601st with 429 and the headers', async () => {
+    const key = await newKey();
+    const first = await get(platform.url(), key);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('ratelimit-limit')).toBe('600');
+    expect(first.headers.get('ratelimit-remaining')).toBe('599');
+    expect(first.headers.get('ratelimit-policy')).toBe('600;w=60');
+    const reset = Number(first.headers.get('ratelimit-reset'));
+    expect(reset).toBeGreaterThanOrEqual(1);
+    expect(reset).toBeLessThanOrEqual(60);
+    expect(first.headers.get('x-ratelimit-limit')).toBe('600');
+    expect(first.headers.get('x-ratelimit-remaining')).toBe('599');
+    const unixReset = Number(first.headers.get('x-ratelimit-reset'));
+    expect(Math.abs(unixReset - (Date.now() / 1000 + reset))).toBeLessThan(3);
+
+    let last = first;
+    for (let i = 2; i <= 600; i++) {
+      last = await get(platform.url(), key);
+      expect(last.status).toBe(200);
+    }
+    expect(last.headers.get('ratelimit-remaining')).toBe('0');
+
+    const over = await get(platform.url(), key);
+    expect(over.status).toBe(429);
+    const body = (await over.json()) as { error: { code: string; request_id: string } };
+    expect(body.error.code).toBe('rate_limited');
+    expect(body.error.request_id).toBe(over.headers.get('request-id'));
+    const retryAfter = Number(over.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(over.headers.get('ratelimit-remaining')).toBe('0');
+    expect(over.headers.get('ratelimit-limit')).toBe('600');
+  });
+});
+
+describe('per-key limits', () => {
+  it('honours a key’s own rate_limit and leaves other keys alone', async () => {
+    const small = await newKey(5);
+    const statuses = [];
+    for (let i = 0; i < 7; i++) statuses.push((await get(platform.url(), small)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    const other = await get(platform.url(), tenant.secret);
+    expect(other.status).toBe(200);
+    expect(other.headers.get('ratelimit-limit')).toBe('600');
+  });
+});
+
+describe('two gateway processes', () => {
+  let second: RunningApp;
+  beforeAll(async () => {
+    second = await platform.startApp('api-gateway');
+  });
+  afterAll(async () => {
+    await second?.stop();
+  });
+
+  async function hammer(key: string, total: number): Promise<number> {
+    const bases = [platform.url(), second.url];
+    let allowed = 0;
+    const workers = Array.from({ length: 8 }, async (_, w) => {
+      for (let i = w; i < total; i += 8) {
+        const res = await get(bases[i % 2], key);
+        if (res.status === 200) allowed++;
+        else expect(res.status).toBe(429);
+      }
+    });
+    await Promise.all(workers);
+    return allowed;
+  }
+
+  it('together allow the limit, not twice it (limit 100: exactly 100)', async () => {
+    expect(await hammer(await newKey(100), 300)).toBe(100);
+  });
+
+  it('stay within 1 % of a larger limit (limit 1000)', async () => {
+    const allowed = await hammer(await newKey(1000), 1500);
+    expect(allowed).toBeLessThanOrEqual(1000);
+    expect(allowed).toBeGreaterThanOrEqual(990);
+  });
+});
+
+describe('when Redis goes away', () => {
+  let redis: ChildProcess | undefined;
+  let port: number;
+  let gateway: RunningApp | undefined;
+  let projects: RunningApp | undefined;
+
+  function startRedis(): Promise<ChildProcess> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'pipe' },
+    );
+    return new Promise((done, fail) => {
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Ready to accept connections')) done(child);
+      });
+      child.on('exit', (code) => fail(new Error(`redis-server exited ${code}: ${out}`)));
+    });
+  }
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await projects?.stop();
+    redis?.kill('SIGKILL');
+  });
+
+  it('answers 503 with the error object, then recovers by itself', async () => {
+    port = await freePort();
+    redis = await startRedis();
+    const env = { ...platform.env, REDIS_URL: `redis://127.0.0.1:${port}` };
+    projects = await startApp('projects-service', env);
+    gateway = await startApp('api-gateway', env);
+    const isolated = await fetch(`${gateway.url}/v1/regions`, {
+      headers: { Authorization: `Bearer ${tenant.secret}` },
+    });
+    expect(isolated.status).toBe(200);
+
+    redis.kill('SIGKILL');
+    await new Promise((r) => redis!.once('exit', r));
+    // Permits already leased may still be spent locally; past the lease's life they are gone.
+    await new Promise((r) => setTimeout(r, 1_200));
+    const down = await fetch(`${gateway.url}/v1/regions`, {
+      headers: { Authorization: `Bearer ${tenant.secret}` },
+      signal: AbortSignal.timeout(5_000),
+    });
+    expect(down.status).toBe(503);
+    const body = (await down.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('service_unavailable');
+    expect(body.error.message).not.toMatch(/ECONNREFUSED|writeable|Stream/);
+    const ready = await fetch(`${gateway.url}/readyz`);
+    expect(ready.status).toBe(503);
+
+    redis = await startRedis();
+    const deadline = Date.now() + 20_000;
+    let status = 0;
+    while (status !== 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (
+        await fetch(`${gateway.url}/v1/regions`, {
+          headers: { Authorization: `Bearer ${tenant.secret}` },
+        })
+      ).status;
+    }
+    expect(status).toBe(200);
+  });
+});

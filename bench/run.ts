@@ -1,0 +1,196 @@
+/**
+ * `npm run bench`: the platform against a bare Fastify baseline, in one process tree, on this
+ * machine. Interleaved rounds with the same connections and duration for every target; prints
+ * requests/s, p50/p99 latency, CPU per request and each route's ratio to the baseline, then
+ * checks that the usage API counted exactly the 2xx responses the load generator saw.
+ */
+import { ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { z } from 'zod';
+import { loadConfig } from '@cap/config';
+import { REPO_ROOT, RunningApp, spawnTs, TestPlatform } from '@cap/testing';
+import { cpuMs } from './proc-cpu';
+
+const env = loadConfig(
+  z.object({
+    BENCH_ROUNDS: z.coerce.number().int().min(1).max(20).default(3),
+    BENCH_DURATION_S: z.coerce.number().int().min(1).max(60).default(5),
+    BENCH_CONNECTIONS: z.coerce.number().int().min(1).max(1000).default(50),
+  }),
+);
+
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  /** Processes whose CPU this route costs. */
+  pids: () => number[];
+  /** Counted by the usage API (authenticated through the gateway with the bench key). */
+  metered: boolean;
+}
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuUsPerReq: number;
+  ok2xx: number;
+  non2xx: number;
+  errors: number;
+}
+
+function load(target: Target): Promise<Sample> {
+  const pids = target.pids();
+  const cpuBefore = pids.map(cpuMs);
+  return new Promise((done, fail) => {
+    autocannon(
+      {
+        url: target.url,
+        headers: target.headers,
+        connections: env.BENCH_CONNECTIONS,
+        duration: env.BENCH_DURATION_S,
+      },
+      (err, result) => {
+        if (err) return fail(err instanceof Error ? err : new Error(String(err)));
+        const cpu = pids.map(cpuMs).reduce((a, b, i) => a + b - cpuBefore[i], 0);
+        const total = result.requests.total || 1;
+        done({
+          rps: result.requests.average,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          cpuUsPerReq: (cpu * 1000) / total,
+          ok2xx: result['2xx'],
+          non2xx: result.non2xx,
+          errors: result.errors + result.timeouts,
+        });
+      },
+    );
+  });
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+async function startBare(body: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawnTs('bench/bare-server.ts', [], { BENCH_BODY: body, PORT: '0' });
+  const url = await new Promise<string>((done, fail) => {
+    child.stdout?.once('data', (d: Buffer) => done(d.toString().trim()));
+    child.once('exit', (code) => fail(new Error(`bare server exited ${code}`)));
+  });
+  return { url, child };
+}
+
+async function main(): Promise<void> {
+  process.stderr.write('bench: starting the platform…\n');
+  const platform = await TestPlatform.start(
+    ['projects-service', 'auth-server', 'usage-worker', 'api-gateway'],
+    { LOG_LEVEL: 'warn' },
+  );
+  let bare: { url: string; child: ChildProcess } | undefined;
+  try {
+    const tenant = await platform.tenant('bench');
+    const gw = platform.url('api-gateway');
+    // A key with a limit the load cannot reach: this measures the cost of limiting, not 429s.
+    const created = await fetch(`${gw}/v1/keys`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tenant.secret}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        project_id: tenant.project.id,
+        name: 'bench',
+        rate_limit: 100_000_000,
+      }),
+    });
+    if (created.status !== 201)
+      throw new Error(`cannot create the bench key: ${await created.text()}`);
+    const benchKey = (await created.json()) as { id: string; secret: string };
+    const auth = { Authorization: `Bearer ${benchKey.secret}` };
+    const regionsBody = await (await fetch(`${gw}/v1/regions`, { headers: auth })).text();
+    bare = await startBare(regionsBody);
+    const bareChild = bare.child;
+
+    const app = (name: Parameters<TestPlatform['url']>[0]): RunningApp => platform.apps.get(name!)!;
+    const gwPid = () => app('api-gateway').process.pid!;
+    const targets: Target[] = [
+      {
+        name: 'bare Fastify GET /v1/regions',
+        url: `${bare.url}/v1/regions`,
+        headers: {},
+        pids: () => [bareChild.pid!],
+        metered: false,
+      },
+      {
+        name: 'GET /v1/regions (API key)',
+        url: `${gw}/v1/regions`,
+        headers: auth,
+        pids: () => [gwPid()],
+        metered: true,
+      },
+      {
+        name: 'GET /v1/projects (API key, via queue)',
+        url: `${gw}/v1/projects`,
+        headers: auth,
+        pids: () => [gwPid(), app('projects-service').process.pid!],
+        metered: true,
+      },
+    ];
+
+    const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+    for (let round = 1; round <= env.BENCH_ROUNDS; round++) {
+      for (const target of targets) {
+        process.stderr.write(`bench: round ${round}/${env.BENCH_ROUNDS} ${target.name}\n`);
+        samples.get(target.name)!.push(await load(target));
+      }
+    }
+
+    const base = median(samples.get(targets[0].name)!.map((s) => s.rps));
+    const rows = targets.map((t) => {
+      const s = samples.get(t.name)!;
+      const rps = median(s.map((x) => x.rps));
+      return {
+        route: t.name,
+        rps: Math.round(rps),
+        p50_ms: median(s.map((x) => x.p50)),
+        p99_ms: median(s.map((x) => x.p99)),
+        cpu_us_per_req: Math.round(median(s.map((x) => x.cpuUsPerReq)) * 10) / 10,
+        ratio: Math.round((rps / base) * 1000) / 1000,
+        ok_2xx: s.reduce((a, x) => a + x.ok2xx, 0),
+        non_2xx: s.reduce((a, x) => a + x.non2xx, 0),
+        errors: s.reduce((a, x) => a + x.errors, 0),
+      };
+    });
+
+    const table = [
+      '| route | req/s | p50 ms | p99 ms | CPU µs/req | ratio to bare | 2xx | non-2xx |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...rows.map(
+        (r) =>
+          `| ${r.route} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.cpu_us_per_req} | ${r.ratio.toFixed(3)} | ${r.ok_2xx} | ${r.non_2xx} |`,
+      ),
+    ].join('\n');
+    process.stdout.write(`\n${table}\n`);
+
+    const dir = resolve(REPO_ROOT, 'bench/results');
+    await mkdir(dir, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const meta = {
+      rounds: env.BENCH_ROUNDS,
+      duration_s: env.BENCH_DURATION_S,
+      connections: env.BENCH_CONNECTIONS,
+    };
+    await writeFile(resolve(dir, `${stamp}.json`), JSON.stringify({ meta, rows }, null, 2));
+    await writeFile(resolve(dir, 'latest.md'), `${JSON.stringify(meta)}\n\n${table}\n`);
+  } finally {
+    bare?.child.kill('SIGTERM');
+    await platform.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
