@@ -44,9 +44,14 @@ export class UsageRepository {
           ON CONFLICT (project_id, granularity, bucket_start, principal, endpoint, status_class)
           DO UPDATE SET count = usage_rollups.count + EXCLUDED.count`;
       }
+      // A source's final batch sets its watermark to infinity, so it never holds back
+      // complete_through again, even if an earlier batch of it is processed after this one.
+      const through = batch.final
+        ? Prisma.sql`'infinity'::timestamptz`
+        : Prisma.sql`${new Date(batch.through)}`;
       await tx.$executeRaw`
         INSERT INTO usage_sources (id, flushed_through, updated_at)
-        VALUES (${batch.source}, ${new Date(batch.through)}, now())
+        VALUES (${batch.source}, ${through}, now())
         ON CONFLICT (id) DO UPDATE SET
           flushed_through = GREATEST(usage_sources.flushed_through, EXCLUDED.flushed_through),
           updated_at = now()`;
@@ -97,7 +102,7 @@ export class UsageRepository {
    */
   async completeThrough(liveSeconds: number): Promise<Date | null> {
     const rows = await this.db.client.$queryRaw<Array<{ through: Date | null }>>`
-      SELECT min(flushed_through) AS through FROM usage_sources
+      SELECT least(min(flushed_through), now()) AS through FROM usage_sources
       WHERE updated_at > now() - make_interval(secs => ${liveSeconds})`;
     return rows[0]?.through ?? null;
   }

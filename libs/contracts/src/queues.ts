@@ -163,6 +163,8 @@ export interface UsageBatchJob {
   source: string;
   through: string;
   rows: UsageRow[];
+  /** The source's last batch (a clean shutdown): it no longer holds back `complete_through`. */
+  final?: boolean;
 }
 
 export const USAGE_GRANULARITIES = ['minute', 'hour', 'day'] as const;

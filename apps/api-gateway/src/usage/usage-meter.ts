@@ -49,12 +49,12 @@ export class UsageMeter {
   }
 
   /** Queues what has been counted; resolves when queued (or when it failed and will retry). */
-  flush(): Promise<void> {
-    this.flushing ??= this.send().finally(() => (this.flushing = undefined));
+  flush(final = false): Promise<void> {
+    this.flushing ??= this.send(final).finally(() => (this.flushing = undefined));
     return this.flushing;
   }
 
-  private async send(): Promise<void> {
+  private async send(final: boolean): Promise<void> {
     if (!this.unsent) {
       const rows = [...this.counts.values()];
       this.counts = new Map();
@@ -64,6 +64,7 @@ export class UsageMeter {
         source: this.source,
         through: new Date().toISOString(),
         rows,
+        ...(final ? { final: true } : {}),
       };
     }
     const batch = this.unsent;
@@ -88,15 +89,26 @@ export class UsageMeter {
     return n;
   }
 
-  /** Stops the timer and queues everything counted, retrying for up to `timeoutMs`. */
+  /**
+   * Stops the timer and queues everything counted, the last batch marked final, retrying for
+   * up to `timeoutMs`.
+   */
   async close(timeoutMs = 5_000): Promise<void> {
     clearInterval(this.timer);
     const deadline = Date.now() + timeoutMs;
-    do {
+    await this.flushing;
+    // A batch that failed earlier goes first, as it was; then the final one.
+    while (this.unsent && Date.now() < deadline) {
       await this.flush();
-      if (this.pending === 0 && !this.unsent) return;
+      if (this.unsent) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!this.unsent) await this.flush(true);
+    while (this.unsent && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-    } while (Date.now() < deadline);
-    this.options.onError(new Error(`${this.pending} counted requests could not be queued`));
+      await this.flush(true);
+    }
+    if (this.unsent || this.pending > 0) {
+      this.options.onError(new Error(`${this.pending} counted requests could not be queued`));
+    }
   }
 }

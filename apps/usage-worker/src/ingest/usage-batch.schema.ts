@@ -20,4 +20,5 @@ export const usageBatchSchema = z.strictObject({
       }),
     )
     .max(100_000),
+  final: z.boolean().optional(),
 });
