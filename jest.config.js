@@ -8,7 +8,9 @@ module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
   testMatch: ['<rootDir>/{apps,libs,scripts,bench}/**/*.{spec,int-spec,e2e-spec}.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false }] },
+  // ESM-only packages (jose, openid-client, oidc-provider) are compiled to CommonJS like ours.
+  transform: { '^.+\\.(ts|js|mjs)$': ['@swc/jest', { ...swcrc, swcrc: false }] },
+  transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi|oidc-provider)/)'],
   moduleNameMapper: { '^@cap/(.*)$': '<rootDir>/libs/$1/src/index.ts' },
   testTimeout: 60_000,
   maxWorkers: 2,

@@ -7,7 +7,8 @@ import { BearerStrategy, PRINCIPAL_RESOLVER, ScopesGuard } from '@cap/auth';
 import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
 import { EventBus, pingRedis } from '@cap/queue';
 import { ApiAuthGuard } from './auth/api-auth.guard';
-import { KeyPrincipalResolver } from './auth/principal-resolver.service';
+import { BearerPrincipalResolver } from './auth/principal-resolver.service';
+import { TokenVerifier } from './auth/token-verifier';
 import { CONFIG, GatewayConfig, LOGGER } from './config';
 import { KeysController } from './keys/keys.controller';
 import { KeysService } from './keys/keys.service';
@@ -17,6 +18,7 @@ import { SlidingWindowLimiter } from './rate-limit/sliding-window.limiter';
 import { RegionsController } from './regions/regions.controller';
 import { RegionsService } from './regions/regions.service';
 import { Upstream } from './upstream/upstream';
+import { UserController } from './user/user.controller';
 import { UsageMetering } from './usage/usage-metering';
 import { UsageController } from './usage/usage.controller';
 import { UsageService } from './usage/usage.service';
@@ -42,6 +44,7 @@ export class AppModule implements OnApplicationShutdown {
         KeysController,
         RegionsController,
         UsageController,
+        UserController,
       ],
       providers: [
         { provide: CONFIG, useValue: config },
@@ -79,8 +82,21 @@ export class AppModule implements OnApplicationShutdown {
               leaseTtlMs: config.RATE_LIMIT_LEASE_TTL_MS,
             }),
         },
-        KeyPrincipalResolver,
-        { provide: PRINCIPAL_RESOLVER, useExisting: KeyPrincipalResolver },
+        {
+          provide: TokenVerifier,
+          inject: [HOT_REDIS],
+          useFactory: (redis: Redis) =>
+            new TokenVerifier(redis, {
+              issuer: config.OAUTH_ISSUER,
+              audience: config.OAUTH_AUDIENCE,
+              jwksUrl:
+                config.OAUTH_JWKS_URL ?? `${config.OAUTH_ISSUER.replace(/\/$/, '')}/oauth/jwks`,
+              prefix: config.QUEUE_PREFIX,
+              cacheMax: config.TOKEN_CACHE_MAX,
+            }),
+        },
+        BearerPrincipalResolver,
+        { provide: PRINCIPAL_RESOLVER, useExisting: BearerPrincipalResolver },
         BearerStrategy,
         // Global guards run in this order on every route: who, may they, how often.
         { provide: APP_GUARD, useClass: ApiAuthGuard },

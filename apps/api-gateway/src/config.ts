@@ -14,6 +14,12 @@ export const gatewayEnv = baseEnv.extend({
   /** Share of a limit one gateway leases at a time (see SlidingWindowLimiter). */
   RATE_LIMIT_LEASE_FRACTION: z.coerce.number().min(0).max(0.1).default(0.005),
   RATE_LIMIT_LEASE_TTL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  /** The authorization server whose access tokens this API accepts. */
+  OAUTH_ISSUER: z.url().default('http://127.0.0.1:8081'),
+  OAUTH_AUDIENCE: z.string().min(1).default('http://127.0.0.1:8080'),
+  /** Defaults to `<OAUTH_ISSUER>/oauth/jwks`. */
+  OAUTH_JWKS_URL: z.url().optional(),
+  TOKEN_CACHE_MAX: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
   /** How often counted usage is flushed to the usage queue. */
   USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
 });

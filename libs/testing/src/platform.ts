@@ -1,7 +1,7 @@
 import { IdentityJobs, ProjectsJobs } from '@cap/contracts';
 import { createTestDatabase, TestDatabase } from './database';
 import { TEST_ENV, testQueuePrefix } from './env';
-import { AppName, runAdmin, RunningApp, startApp } from './processes';
+import { AppName, freePort, runAdmin, RunningApp, startApp } from './processes';
 import { cleanRedisPrefix } from './redis';
 
 type Res<J, K extends keyof J> = J[K] extends { res: infer R } ? R : never;
@@ -22,14 +22,21 @@ export class TestPlatform {
     extraEnv: Record<string, string> = {},
   ): Promise<TestPlatform> {
     const db = await createTestDatabase();
+    // The issuer is the auth-server's own URL: known before anything starts.
+    const authPort = await freePort();
+    const issuer = `http://127.0.0.1:${authPort}`;
     const env = {
       DATABASE_URL: db.url,
       REDIS_URL: TEST_ENV.redisUrl,
       QUEUE_PREFIX: testQueuePrefix(),
       DB_POOL_MAX: '4',
+      ISSUER: issuer,
+      OAUTH_ISSUER: issuer,
       ...extraEnv,
     };
-    const apps = await Promise.all(names.map((n) => startApp(n, env)));
+    const apps = await Promise.all(
+      names.map((n) => startApp(n, env, n === 'auth-server' ? { port: authPort } : {})),
+    );
     return new TestPlatform(db, env, new Map(apps.map((a) => [a.name, a])));
   }
 

@@ -68,9 +68,9 @@ async function waitReady(
 export async function startApp(
   name: AppName,
   env: Record<string, string>,
-  options: { waitReady?: boolean; timeoutMs?: number } = {},
+  options: { waitReady?: boolean; timeoutMs?: number; port?: number } = {},
 ): Promise<RunningApp> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child = spawnTs(`apps/${name}/src/main.ts`, [], { ...env, PORT: String(port) });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));

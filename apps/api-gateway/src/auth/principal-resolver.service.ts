@@ -1,18 +1,26 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { hashApiKey, isWellFormedApiKey, Principal, PrincipalResolver } from '@cap/auth';
-import { CHANNELS, KeyPrincipal, KeyRevokedEvent } from '@cap/contracts';
+import {
+  API_KEY_PREFIX,
+  hashApiKey,
+  isWellFormedApiKey,
+  Principal,
+  PrincipalResolver,
+} from '@cap/auth';
+import { CHANNELS, KeyPrincipal, KeyRevokedEvent, TokenRevokedEvent } from '@cap/contracts';
 import { EventBus } from '@cap/queue';
 import { CONFIG, GatewayConfig } from '../config';
 import { Upstream } from '../upstream/upstream';
 import { KeyCache } from './key-cache';
+import { looksLikeJwt, TokenVerifier } from './token-verifier';
 
 /**
- * Bearer token → principal, on the hot path. A malformed key is refused before any lookup; a
- * known one is answered from memory; a miss asks projects-service once, however many requests
- * wait for it. Revocations arrive by pub/sub and evict at once.
+ * Bearer token → principal, on the hot path. API keys: a malformed key is refused before any
+ * lookup; a known one is answered from memory; a miss asks projects-service once, however many
+ * requests wait for it. OAuth access tokens: verified locally (TokenVerifier). Revocations of
+ * either arrive by pub/sub and evict at once.
  */
 @Injectable()
-export class KeyPrincipalResolver implements PrincipalResolver, OnApplicationBootstrap {
+export class BearerPrincipalResolver implements PrincipalResolver, OnApplicationBootstrap {
   private readonly cache: KeyCache;
   private readonly inFlight = new Map<string, Promise<KeyPrincipal | null>>();
 
@@ -20,6 +28,7 @@ export class KeyPrincipalResolver implements PrincipalResolver, OnApplicationBoo
     @Inject(CONFIG) config: GatewayConfig,
     private readonly upstream: Upstream,
     private readonly events: EventBus,
+    private readonly tokens: TokenVerifier,
   ) {
     this.cache = new KeyCache(config.KEY_CACHE_MAX, config.KEY_CACHE_TTL_MS);
   }
@@ -30,11 +39,20 @@ export class KeyPrincipalResolver implements PrincipalResolver, OnApplicationBoo
       if (!Array.isArray(event.key_ids)) return;
       for (const id of event.key_ids) this.cache.evictKey(String(id));
     });
+    await this.events.subscribe(CHANNELS.tokenRevoked, (payload) =>
+      this.tokens.onRevoked(payload as Partial<TokenRevokedEvent>),
+    );
     // Events published while the subscription was down are lost: forget everything then.
-    this.events.onReconnect(() => this.cache.clear());
+    this.events.onReconnect(() => {
+      this.cache.clear();
+      this.tokens.clear();
+    });
   }
 
   async resolve(token: string): Promise<Principal | null> {
+    if (!token.startsWith(API_KEY_PREFIX)) {
+      return looksLikeJwt(token) ? this.tokens.verify(token) : null;
+    }
     if (!isWellFormedApiKey(token)) return null;
     const hash = hashApiKey(token);
     const cached = this.cache.get(hash);

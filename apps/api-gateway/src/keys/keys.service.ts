@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { actorOf, generateApiKey, hashApiKey, lastFour, Principal } from '@cap/auth';
 import { ApiKey, ApiKeyWithSecret, CreateKeyBody, ListKeysQuery, ListPage } from '@cap/contracts';
-import { KeyPrincipalResolver } from '../auth/principal-resolver.service';
+import { BearerPrincipalResolver } from '../auth/principal-resolver.service';
 import { Upstream } from '../upstream/upstream';
 
 @Injectable()
 export class KeysService {
   constructor(
     private readonly upstream: Upstream,
-    private readonly resolver: KeyPrincipalResolver,
+    private readonly resolver: BearerPrincipalResolver,
   ) {}
 
   /**
