@@ -17,7 +17,8 @@ let server: Server;
 let jwksUrl: string;
 let redis: Redis;
 let keys: JWK[] = [];
-let signing: { privateKey: CryptoKey; kid: string };
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+let signing: { privateKey: PrivateKey; kid: string };
 
 async function newKey(kid: string) {
   const pair = await generateKeyPair('ES256', { extractable: true });
