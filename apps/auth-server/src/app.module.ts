@@ -1,53 +1,108 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
-import { createRedis, pingRedis } from '@cap/queue';
-import { AuthServerConfig, CONFIG, LOGGER } from './config';
 import { Database, databaseProvider, pingDb } from '@cap/db';
+import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
+import { createRedis, EventBus, pingRedis } from '@cap/queue';
 import { ClientsRepository } from './clients/clients.repository';
 import { ClientsService } from './clients/clients.service';
+import { AuthServerConfig, CONFIG, LOGGER } from './config';
+import { InteractionsController } from './interactions/interactions.controller';
+import { InteractionsService } from './interactions/interactions.service';
+import { SignInThrottle } from './interactions/sign-in-throttle';
+import { GrantsRepository } from './oauth/grants.repository';
+import { OAuthHousekeeping } from './oauth/oauth-housekeeping.service';
+import { OAuthRoutes } from './oauth/oauth-routes';
+import { OidcProviderService } from './oauth/oidc-provider.service';
+import { RedisArtifactStore } from './oauth/redis-artifacts.store';
+import { TokenRevocationService } from './oauth/token-revocation.service';
+import { OAUTH_REDIS, REDIS_ARTIFACTS } from './oauth/tokens';
+import { Csrf } from './pages/csrf';
 import { IdentityRpcServer } from './rpc/identity-rpc.server';
+import { SignUpController } from './sign-up/sign-up.controller';
+import { SignUpService } from './sign-up/sign-up.service';
+import { SigningKeysRepository } from './signing-keys/signing-keys.repository';
+import { SigningKeysService } from './signing-keys/signing-keys.service';
 import { UsersRepository } from './users/users.repository';
 import { UsersService } from './users/users.service';
 
-const REDIS = Symbol('REDIS');
-
 @Module({})
 export class AppModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: ReturnType<typeof createRedis>) {}
+  constructor(
+    @Inject(OAUTH_REDIS) private readonly redis: Redis,
+    private readonly events: EventBus,
+  ) {}
 
   static forRoot(config: AuthServerConfig, logger: Logger): DynamicModule {
+    if (config.usesDevelopmentSecrets) {
+      logger.warn('COOKIE_SECRETS or KEY_ENCRYPTION_SECRET is not set: using development secrets');
+    }
     return {
       module: AppModule,
-      controllers: [HealthController],
+      controllers: [HealthController, InteractionsController, SignUpController],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
-        { provide: REDIS, useFactory: () => createRedis(config.REDIS_URL) },
+        // Request-path Redis: a command fails after two retries rather than waiting forever.
+        {
+          provide: OAUTH_REDIS,
+          useFactory: () => createRedis(config.REDIS_URL, { maxRetriesPerRequest: 2 }),
+        },
+        {
+          provide: REDIS_ARTIFACTS,
+          inject: [OAUTH_REDIS],
+          useFactory: (redis: Redis) => new RedisArtifactStore(redis, config.QUEUE_PREFIX),
+        },
+        {
+          provide: EventBus,
+          useFactory: () => new EventBus(config.REDIS_URL, config.QUEUE_PREFIX),
+        },
         databaseProvider({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX }),
+        {
+          provide: Csrf,
+          useFactory: () => new Csrf(config.COOKIE_SECRETS, config.ISSUER.startsWith('https:')),
+        },
+        {
+          provide: SigningKeysService,
+          inject: [SigningKeysRepository],
+          useFactory: (keys: SigningKeysRepository) =>
+            new SigningKeysService(keys, config.KEY_ENCRYPTION_SECRET),
+        },
         UsersRepository,
         UsersService,
         ClientsRepository,
         ClientsService,
+        GrantsRepository,
+        SigningKeysRepository,
+        TokenRevocationService,
+        OidcProviderService,
+        OAuthRoutes,
+        OAuthHousekeeping,
+        SignInThrottle,
+        InteractionsService,
+        SignUpService,
         IdentityRpcServer,
         {
           provide: READINESS_CHECKS,
-          inject: [Database, REDIS, IdentityRpcServer],
+          inject: [Database, OAUTH_REDIS, IdentityRpcServer, OidcProviderService],
           useFactory: (
             db: Database,
-            redis: ReturnType<typeof createRedis>,
+            redis: Redis,
             rpc: IdentityRpcServer,
+            oidc: OidcProviderService,
           ): ReadinessCheck[] => [
             { name: 'postgres', check: () => pingDb(db.client) },
             { name: 'redis', check: () => pingRedis(redis) },
             { name: 'queue', check: async () => rpc.running },
+            { name: 'oauth', check: async () => oidc.ready },
           ],
         },
       ],
     };
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
+    await this.events.close();
     this.redis.disconnect();
   }
 }

@@ -1,12 +1,85 @@
 import { z } from 'zod';
 import { baseEnv, port } from '@cap/config';
 
-export const authServerEnv = baseEnv.extend({
-  PORT: port(8081),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
-  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
-});
+/**
+ * Used when COOKIE_SECRETS or KEY_ENCRYPTION_SECRET is not set outside production, so that
+ * `npm start` and the tests work with no setup. Production refuses to start without real ones.
+ */
+const DEVELOPMENT_SECRET = 'development-only-secret-do-not-use-in-production';
+
+const seconds = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const secret = z.string().min(32, 'must be at least 32 characters');
+
+export const authServerEnv = baseEnv
+  .extend({
+    PORT: port(8081),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+    DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+    /**
+     * The OAuth issuer identifier (`iss` of every token), as clients reach this server. Defaults
+     * to `http://HOST:PORT`; set it whenever the server is reached through another address.
+     */
+    ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+    /** The API the access tokens are for: their `aud`, and the default resource indicator. */
+    API_AUDIENCE: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
+    ACCESS_TOKEN_TTL_S: seconds(60, 86_400, 900),
+    /** Authorization codes work once, within this many seconds. */
+    AUTH_CODE_TTL_S: seconds(1, 600, 60),
+    REFRESH_TOKEN_TTL_S: seconds(300, 31_536_000, 30 * 86_400),
+    /** How long a consent is remembered (and a grant's refresh tokens can be used). */
+    GRANT_TTL_S: seconds(300, 63_072_000, 365 * 86_400),
+    /** Browser session at the auth-server (the sign-in). */
+    SESSION_TTL_S: seconds(60, 31_536_000, 14 * 86_400),
+    /** Comma-separated keys that sign cookies and CSRF tokens; the first signs, all verify. */
+    COOKIE_SECRETS: z
+      .string()
+      .transform((s) => s.split(',').map((k) => k.trim()))
+      .pipe(z.array(secret).min(1))
+      .optional(),
+    /** Seals the private signing keys stored in Postgres (AES-256-GCM). */
+    KEY_ENCRYPTION_SECRET: secret.optional(),
+    /** Failed sign-ins per account, and per client IP address, within SIGNIN_WINDOW_S. */
+    SIGNIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
+    SIGNIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(20),
+    SIGNIN_WINDOW_S: seconds(1, 86_400, 900),
+    /** How often every replica re-reads the signing keys (a rotation also tells them at once). */
+    SIGNING_KEYS_REFRESH_S: seconds(1, 3_600, 60),
+    /** Behind a TLS-terminating proxy: trust its X-Forwarded-* headers. */
+    TRUST_PROXY: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== 'production') return;
+    for (const name of ['ISSUER', 'COOKIE_SECRETS', 'KEY_ENCRYPTION_SECRET'] as const) {
+      if (env[name] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'is required in production' });
+      }
+    }
+  })
+  .transform((env) => ({
+    ...env,
+    ISSUER: (env.ISSUER ?? `http://${env.HOST}:${env.PORT}`).replace(/\/$/, ''),
+    API_AUDIENCE: env.API_AUDIENCE.replace(/\/$/, ''),
+    COOKIE_SECRETS: env.COOKIE_SECRETS ?? [DEVELOPMENT_SECRET],
+    KEY_ENCRYPTION_SECRET: env.KEY_ENCRYPTION_SECRET ?? DEVELOPMENT_SECRET,
+    /** Whether a development default stands in for a secret (logged as a warning at start). */
+    usesDevelopmentSecrets: !env.COOKIE_SECRETS || !env.KEY_ENCRYPTION_SECRET,
+  }));
 
 export type AuthServerConfig = z.infer<typeof authServerEnv>;
 export const CONFIG = Symbol('CONFIG');
 export const LOGGER = Symbol('LOGGER');
+
+/** What the signing-key rotation command needs: the database, Redis and the sealing secret. */
+export const rotateKeyEnv = baseEnv.extend({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  KEY_ENCRYPTION_SECRET: secret.optional(),
+});
+
+export function keyEncryptionSecret(env: { KEY_ENCRYPTION_SECRET?: string }): string {
+  return env.KEY_ENCRYPTION_SECRET ?? DEVELOPMENT_SECRET;
+}

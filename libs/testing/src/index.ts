@@ -3,3 +3,4 @@ export * from './database';
 export * from './redis';
 export * from './processes';
 export * from './platform';
+export * from './browser';

@@ -39,6 +39,14 @@ export class UsersRepository {
     return row ? toUser(row) : null;
   }
 
+  /** The id and password hash of the user with `email`, for sign-in only. */
+  async findCredentials(email: string): Promise<{ id: string; passwordHash: string } | null> {
+    return this.db.client.user.findUnique({
+      where: { email },
+      select: { id: true, passwordHash: true },
+    });
+  }
+
   async findById(id: string): Promise<User | null> {
     const row = await this.db.client.user.findUnique({ where: { id }, select: USER_FIELDS });
     return row ? toUser(row) : null;
