@@ -18,6 +18,7 @@ const env = loadConfig(
     BENCH_ROUNDS: z.coerce.number().int().min(1).max(20).default(3),
     BENCH_DURATION_S: z.coerce.number().int().min(1).max(60).default(5),
     BENCH_CONNECTIONS: z.coerce.number().int().min(1).max(1000).default(50),
+    BENCH_EXACT_REQUESTS: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
   }),
 );
 
@@ -139,13 +140,66 @@ async function main(): Promise<void> {
       },
     ];
 
+    const usageUrl = (start: string) =>
+      `${gw}/v1/usage?${new URLSearchParams({
+        project_id: tenant.project.id,
+        start,
+        end: new Date(Date.now() + 120_000).toISOString(),
+        granularity: 'hour',
+        group_by: 'key',
+      }).toString()}`;
+    const benchStart = new Date(Date.now() - 3_600_000).toISOString();
+    const usage = async () =>
+      (await (
+        await fetch(usageUrl(benchStart), { headers: { Authorization: `Bearer ${tenant.secret}` } })
+      ).json()) as { complete_through: string; data: Array<{ key: string; requests: number }> };
+
+    // How far complete_through trails real time while the gateway is under load.
+    let maxLagMs = 0;
+    let polling = false;
+    const poller = setInterval(() => {
+      if (!polling) return;
+      void usage().then((u) => {
+        maxLagMs = Math.max(maxLagMs, Date.now() - Date.parse(u.complete_through));
+      });
+    }, 500);
+
     const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
     for (let round = 1; round <= env.BENCH_ROUNDS; round++) {
       for (const target of targets) {
         process.stderr.write(`bench: round ${round}/${env.BENCH_ROUNDS} ${target.name}\n`);
+        polling = target.metered;
         samples.get(target.name)!.push(await load(target));
+        polling = false;
       }
     }
+    clearInterval(poller);
+
+    // Exactness. A timed run stops with requests in flight that the server may still answer
+    // but the load generator never counts, so this check is a run of a fixed number of
+    // requests at full speed: the usage API must count exactly the responses it saw.
+    const settledCount = async (): Promise<number> => {
+      const until = Date.now();
+      const deadline = until + 30_000;
+      while (Date.now() < deadline) {
+        const u = await usage();
+        if (Date.parse(u.complete_through) >= until) {
+          return u.data.filter((b) => b.key === benchKey.id).reduce((n, b) => n + b.requests, 0);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error('complete_through did not catch up within 30 s');
+    };
+    const before = await settledCount();
+    process.stderr.write(`bench: exactness run of ${env.BENCH_EXACT_REQUESTS} requests\n`);
+    const exactRun = await autocannon({
+      url: `${gw}/v1/regions`,
+      headers: auth,
+      connections: env.BENCH_CONNECTIONS,
+      amount: env.BENCH_EXACT_REQUESTS,
+    });
+    const sent = exactRun['2xx'] + exactRun.non2xx;
+    const counted = (await settledCount()) - before;
 
     const base = median(samples.get(targets[0].name)!.map((s) => s.rps));
     const rows = targets.map((t) => {
@@ -172,7 +226,13 @@ async function main(): Promise<void> {
           `| ${r.route} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.cpu_us_per_req} | ${r.ratio.toFixed(3)} | ${r.ok_2xx} | ${r.non_2xx} |`,
       ),
     ].join('\n');
-    process.stdout.write(`\n${table}\n`);
+    const exact = counted === sent;
+    const usageLine =
+      `usage check: the usage API counted ${counted} requests with the bench key; the load ` +
+      `generator saw ${exactRun['2xx']} 2xx and ${exactRun.non2xx} other responses ` +
+      `(ratio ${(counted / sent).toFixed(3)}${exact ? ', exact' : ', MISMATCH'}); ` +
+      `complete_through trailed real time by at most ${(maxLagMs / 1000).toFixed(1)} s under load`;
+    process.stdout.write(`\n${table}\n\n${usageLine}\n`);
 
     const dir = resolve(REPO_ROOT, 'bench/results');
     await mkdir(dir, { recursive: true });
