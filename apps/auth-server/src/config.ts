@@ -75,11 +75,21 @@ export const CONFIG = Symbol('CONFIG');
 export const LOGGER = Symbol('LOGGER');
 
 /** What the signing-key rotation command needs: the database, Redis and the sealing secret. */
-export const rotateKeyEnv = baseEnv.extend({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
-  KEY_ENCRYPTION_SECRET: secret.optional(),
-});
-
-export function keyEncryptionSecret(env: { KEY_ENCRYPTION_SECRET?: string }): string {
-  return env.KEY_ENCRYPTION_SECRET ?? DEVELOPMENT_SECRET;
-}
+export const rotateSigningKeyEnv = baseEnv
+  .extend({
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+    KEY_ENCRYPTION_SECRET: secret.optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && env.KEY_ENCRYPTION_SECRET === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KEY_ENCRYPTION_SECRET'],
+        message: 'is required in production',
+      });
+    }
+  })
+  .transform((env) => ({
+    ...env,
+    KEY_ENCRYPTION_SECRET: env.KEY_ENCRYPTION_SECRET ?? DEVELOPMENT_SECRET,
+  }));

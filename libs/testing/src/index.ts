@@ -4,3 +4,4 @@ export * from './redis';
 export * from './processes';
 export * from './platform';
 export * from './browser';
+export * from './restart';
