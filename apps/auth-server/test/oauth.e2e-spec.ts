@@ -376,6 +376,34 @@ describe('the documentation’s token exchange, verbatim', () => {
     expect(decodeJwt(tokens.id_token).payload).toMatchObject({ sub: user.id, aud: seedClient.id });
   });
 
+  it('a request without scope gets the read-only default; an unknown resource is refused', async () => {
+    const browser = new Browser();
+    const { callback } = await authorizeInBrowser(
+      browser,
+      authorizationUrl(AS, {
+        response_type: 'code',
+        client_id: seedClient.id,
+        redirect_uri: REDIRECT,
+      }),
+      { email: user.email, password: PASSWORD, redirectUri: REDIRECT },
+    );
+    const tokens = await json(await exchange(callback.searchParams.get('code')!));
+    expect(tokens.scope.split(' ').sort()).toEqual(['keys:read', 'projects:read', 'usage:read']);
+
+    const other = await authorizeInBrowser(
+      browser,
+      authorizationUrl(AS, {
+        response_type: 'code',
+        client_id: seedClient.id,
+        redirect_uri: REDIRECT,
+        scope: 'projects:read',
+        resource: 'https://other-api.example.com',
+      }),
+      { email: user.email, password: PASSWORD, redirectUri: REDIRECT },
+    );
+    expect(other.callback.searchParams.get('error')).toBe('invalid_target');
+  });
+
   it('client_secret_basic works as well', async () => {
     const { code } = await authorize();
     const res = await tokenRequest(

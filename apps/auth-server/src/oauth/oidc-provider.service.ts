@@ -18,9 +18,9 @@ import { loadJose, loadOidcProvider } from './esm-modules';
 import { GrantsRepository } from './grants.repository';
 import { AccessTokenClaims, jwtAccessTokenMiddleware } from './jwt-access-tokens';
 import { adapterFactory } from './oidc-adapter';
-import { clientMetadata, oidcConfiguration } from './oidc-configuration';
+import { clientMetadata, OAUTH_ROUTES, oidcConfiguration } from './oidc-configuration';
 import { RedisArtifactStore } from './redis-artifacts.store';
-import { OFFERED_SCOPES } from './scopes';
+import { DEFAULT_SCOPE, OFFERED_SCOPES } from './scopes';
 import { TokenRevocationService } from './token-revocation.service';
 import { REDIS_ARTIFACTS } from './tokens';
 
@@ -169,6 +169,15 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
     useHashedClientSecrets(provider);
 
     provider.use(async (ctx, next) => {
+      const query = ctx.query;
+      if (
+        ctx.method === 'GET' &&
+        ctx.path === OAUTH_ROUTES.authorization &&
+        !query.scope &&
+        !query.request_uri
+      ) {
+        ctx.query = { ...query, scope: DEFAULT_SCOPE };
+      }
       await next();
       // Pages oidc-provider renders itself (errors, sign-out): same headers as ours.
       if (typeof ctx.body === 'string' && ctx.type.startsWith('text/html')) {

@@ -6,6 +6,12 @@ export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as c
 /** Every scope a client may ask for. */
 export const OFFERED_SCOPES: readonly string[] = [...OIDC_SCOPES, ...SCOPES];
 
+/**
+ * What an authorization request without `scope` asks for (RFC 6749 §3.3 lets the server pick a
+ * default): read-only access to the API.
+ */
+export const DEFAULT_SCOPE = 'projects:read keys:read usage:read';
+
 /** What each scope lets an app do, in the words the consent page shows. */
 const DESCRIPTIONS: Record<(typeof OIDC_SCOPES)[number] | Scope, string> = {
   openid: 'Know who you are on Cloud API Platform (your user id).',
