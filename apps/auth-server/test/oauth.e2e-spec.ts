@@ -6,8 +6,15 @@
 import { createPublicKey, JsonWebKey, verify as verifySignature } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { hashClientSecret } from '@cap/auth';
-import { CHANNELS, REVOKED_TOKEN_KEYS, SCOPES, TokenRevokedEvent } from '@cap/contracts';
-import { EventBus } from '@cap/queue';
+import {
+  CHANNELS,
+  IdentityJobs,
+  QUEUES,
+  REVOKED_TOKEN_KEYS,
+  SCOPES,
+  TokenRevokedEvent,
+} from '@cap/contracts';
+import { EventBus, RpcClient } from '@cap/queue';
 import {
   authorizationUrl,
   authorizeInBrowser,
@@ -42,6 +49,7 @@ let authServer: RunningApp;
 let AS: string;
 let redis: Redis;
 let listener: EventBus;
+let identity: RpcClient<IdentityJobs>;
 const revocations: TokenRevokedEvent[] = [];
 const extraApps: RunningApp[] = [];
 let user: { id: string; email: string };
@@ -212,6 +220,13 @@ beforeAll(async () => {
   redis = new Redis(TEST_ENV.redisUrl);
   listener = new EventBus(TEST_ENV.redisUrl, platform.env.QUEUE_PREFIX);
   await listener.subscribe(CHANNELS.tokenRevoked, (e) => revocations.push(e as TokenRevokedEvent));
+  identity = new RpcClient<IdentityJobs>({
+    queue: QUEUES.identity,
+    prefix: platform.env.QUEUE_PREFIX,
+    redisUrl: TEST_ENV.redisUrl,
+    timeoutMs: 5000,
+  });
+  await identity.ready();
   user = await createUser('oauth');
   seedClient = await admin<CreatedClient>([
     'create-client',
@@ -238,6 +253,7 @@ afterAll(async () => {
   await Promise.all(extraApps.map((a) => a.stop()));
   await authServer?.stop();
   await listener?.close();
+  await identity?.close();
   redis?.disconnect();
   await platform?.stop();
 });
@@ -268,6 +284,87 @@ describe('clients from the operator CLI', () => {
         ]),
       ).rejects.toThrow(/invalid_request.*Redirect URI 1 must/);
     }
+  });
+});
+
+describe('clients over the identity queue', () => {
+  const actor = () => ({ user_id: user.id, scopes: [...SCOPES] });
+
+  it('clients.list pages through the clients a user registered, newest first', async () => {
+    const owner = await createUser('lister');
+    const mine = { user_id: owner.id, scopes: [...SCOPES] };
+    const created = [];
+    for (const name of ['one', 'two', 'three']) {
+      created.push(
+        await identity.call('clients.create', {
+          v: 1,
+          actor: mine,
+          name,
+          redirect_uris: ['https://list.example.com/cb'],
+          type: 'public',
+        }),
+      );
+    }
+    const first = await identity.call('clients.list', { v: 1, actor: mine, limit: 2 });
+    expect(first.has_more).toBe(true);
+    expect(first.data.map((c) => c.name)).toEqual(['three', 'two']);
+    expect(first.data[0]).toEqual({
+      id: created[2].id,
+      name: 'three',
+      type: 'public',
+      redirect_uris: ['https://list.example.com/cb'],
+      created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/),
+    });
+    const rest = await identity.call('clients.list', {
+      v: 1,
+      actor: mine,
+      limit: 2,
+      starting_after: first.data[1].id,
+    });
+    expect(rest).toEqual({ data: [expect.objectContaining({ name: 'one' })], has_more: false });
+    // Another user's clients are not listed, nor usable as a cursor.
+    const theirs = await identity.call('clients.list', { v: 1, actor: actor(), limit: 100 });
+    expect(theirs.data.map((c) => c.id)).not.toContain(created[0].id);
+    await expect(
+      identity.call('clients.list', {
+        v: 1,
+        actor: actor(),
+        limit: 2,
+        starting_after: created[0].id,
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_request', param: 'starting_after' });
+  });
+
+  it('clients.create validates the name, the type and the secret hash', async () => {
+    const base = {
+      v: 1 as const,
+      actor: actor(),
+      name: 'ok',
+      redirect_uris: ['https://a.example.com/cb'],
+    };
+    await expect(
+      identity.call('clients.create', { ...base, type: 'confidential' }),
+    ).rejects.toMatchObject({ code: 'invalid_request', param: 'secret_hash' });
+    await expect(
+      identity.call('clients.create', { ...base, type: 'public', secret_hash: 'a'.repeat(64) }),
+    ).rejects.toMatchObject({ code: 'invalid_request', param: 'secret_hash' });
+    await expect(
+      identity.call('clients.create', { ...base, name: ' ', type: 'public' }),
+    ).rejects.toMatchObject({ code: 'invalid_request', param: 'name' });
+    await expect(
+      identity.call('clients.create', {
+        ...base,
+        type: 'public',
+        redirect_uris: ['https://*.example.com/cb'],
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_request', param: 'redirect_uris' });
+    await expect(
+      identity.call('clients.create', {
+        ...base,
+        actor: { user_id: 'usr_nobody000000000000', scopes: [] },
+        type: 'public',
+      }),
+    ).rejects.toMatchObject({ code: 'user_not_found' });
   });
 });
 
