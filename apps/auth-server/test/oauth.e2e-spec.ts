@@ -21,11 +21,13 @@ import {
   Browser,
   cleanRedisPrefix,
   formAction,
+  freePort,
   inputValue,
   pkcePair,
   restartApp,
   RunningApp,
   spawnTs,
+  startApp,
   TEST_ENV,
   testQueuePrefix,
   TestPlatform,
@@ -1061,11 +1063,18 @@ describe('a second auth-server with short code lifetime and a low per-address li
   const tunedPrefix = testQueuePrefix();
 
   beforeAll(async () => {
-    tuned = await platform.startApp('auth-server', {
-      QUEUE_PREFIX: tunedPrefix,
-      AUTH_CODE_TTL_S: '2',
-      SIGNIN_MAX_FAILURES_PER_IP: '3',
-    });
+    const port = await freePort();
+    tuned = await startApp(
+      'auth-server',
+      {
+        ...platform.env,
+        ISSUER: `http://127.0.0.1:${port}`,
+        QUEUE_PREFIX: tunedPrefix,
+        AUTH_CODE_TTL_S: '2',
+        SIGNIN_MAX_FAILURES_PER_IP: '3',
+      },
+      { port },
+    );
     extraApps.push(tuned);
   });
 

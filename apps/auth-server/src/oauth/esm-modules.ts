@@ -6,11 +6,11 @@
  * jose 6 — so the app loads both as it is. Should a future version add top-level await, the start
  * fails with ERR_REQUIRE_ASYNC_MODULE, loudly.
  *
- * Jest is the exception: its module registry cannot `require()` an ES module on Node 20 ("Must
- * use import to load ES Module"), and native `import()` inside it needs
- * NODE_OPTIONS=--experimental-vm-modules. So no test loads oidc-provider in the Jest process:
- * the e2e tests boot the auth-server as a child process, exactly as `npm start` does, and run
- * openid-client in a child process too.
+ * Jest's own module registry cannot `require()` an ES module on Node 20 ("Must use import to
+ * load ES Module"); jest.config.js therefore compiles these packages to CommonJS as well
+ * (transformIgnorePatterns). The auth-server's e2e tests do not depend on that: they boot the
+ * server as a child process, exactly as `npm start` does, and run openid-client in a child
+ * process too.
  */
 export const loadOidcProvider = () => import('oidc-provider');
 export const loadJose = () => import('jose');

@@ -1,8 +1,9 @@
 /**
  * The interoperability run: a real, independent OAuth client library (openid-client 6) against
- * the auth-server. openid-client is ESM-only and Jest on Node 20 cannot load ES modules without
- * --experimental-vm-modules, so the e2e test runs this file as its own process (as
- * `node -r @swc-node/register`, like the apps) and checks the JSON it prints.
+ * the auth-server, in its own process as a third-party app would be (run with
+ * `node -r @swc-node/register`, like the apps, where ESM-only openid-client loads through
+ * require(esm)). The e2e test starts it and checks the JSON it prints; nothing here depends on
+ * how Jest loads ES modules.
  *
  * Input (JSON on standard input): issuer, client_id, client_secret, redirect_uri, email, password.
  * Output (JSON on standard output): what each step returned.
