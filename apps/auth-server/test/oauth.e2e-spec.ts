@@ -503,6 +503,34 @@ describe('the documentation’s token exchange, verbatim', () => {
     expect(other.callback.searchParams.get('error')).toBe('invalid_target');
   });
 
+  it('pushed authorization requests (RFC 9126) work', async () => {
+    const pushed = await fetch(`${AS}/oauth/par`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Authorization: basic(seedClient.id, seedClient.client_secret!),
+      },
+      body: new URLSearchParams({
+        client_id: seedClient.id,
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'projects:read',
+        state: 'pushed',
+      }).toString(),
+    });
+    expect(pushed.status).toBe(201);
+    const { request_uri: requestUri, expires_in: expiresIn } = await json(pushed);
+    expect(requestUri).toMatch(/^urn:ietf:params:oauth:request_uri:/);
+    expect(expiresIn).toBeGreaterThan(0);
+    const { callback } = await authorizeInBrowser(
+      new Browser(),
+      authorizationUrl(AS, { client_id: seedClient.id, request_uri: requestUri }),
+      { email: user.email, password: PASSWORD, redirectUri: REDIRECT },
+    );
+    expect(callback.searchParams.get('state')).toBe('pushed');
+    expect((await exchange(callback.searchParams.get('code')!)).status).toBe(200);
+  });
+
   it('client_secret_basic works as well', async () => {
     const { code } = await authorize();
     const res = await tokenRequest(
