@@ -1,7 +1,9 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { LOGGER } from '../config';
 import { OidcProviderService } from './oidc-provider.service';
 
 /**
@@ -19,6 +21,7 @@ export class OAuthRoutes implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly oidc: OidcProviderService,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -38,6 +41,23 @@ export class OAuthRoutes implements OnModuleInit {
     reply.hijack();
     // Set by the platform's onRequest hook on the reply, which a hijacked reply never sends.
     reply.raw.setHeader('Request-Id', String(req.id));
-    await this.oidc.handle(req.raw, reply.raw);
+    try {
+      await this.oidc.handle(req.raw, reply.raw);
+    } catch (err) {
+      // oidc-provider answers its own errors; this is only for a provider that is not there.
+      this.logger.error({ err, request_id: req.id }, 'oauth request failed');
+      if (!reply.raw.headersSent) {
+        reply.raw.writeHead(503, {
+          'Content-Type': 'application/json',
+          'Cache-Control': 'no-store',
+        });
+      }
+      reply.raw.end(
+        JSON.stringify({
+          error: 'temporarily_unavailable',
+          error_description: 'The authorization server is not ready. Try again.',
+        }),
+      );
+    }
   }
 }
