@@ -25,14 +25,18 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/unbound-method': 'off',
       'no-restricted-syntax': [
         'error',
         {
           selector: "MemberExpression[object.name='process'][property.name='env']",
-          message: 'Read the environment only in config code (config.ts, libs/config, libs/testing).',
+          message:
+            'Read the environment only in config code (config.ts, libs/config, libs/testing).',
         },
       ],
       '@nx/enforce-module-boundaries': [
@@ -81,12 +85,33 @@ export default tseslint.config(
     },
   },
   {
-    files: ['libs/config/**/*.ts', 'libs/testing/**/*.ts', 'apps/*/src/config.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
+    files: [
+      'libs/config/**/*.ts',
+      'libs/testing/**/*.ts',
+      'apps/*/src/config.ts',
+      'scripts/**/*.ts',
+      'bench/**/*.ts',
+    ],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
     files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'],
     rules: {
+      // Tests of any project may use the testing lib (real databases, queue prefixes, apps).
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          depConstraints: [
+            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:testing'] },
+            {
+              sourceTag: '*',
+              onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:db', 'type:testing'],
+            },
+            { sourceTag: 'scope:gateway', notDependOnLibsWithTags: ['type:app'] },
+          ],
+        },
+      ],
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',

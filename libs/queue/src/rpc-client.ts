@@ -25,6 +25,8 @@ export class RpcClient<J extends JobMap> {
   private readonly queue: Queue;
   private readonly events: QueueEvents;
   private readonly connection: Redis;
+  /** QueueEvents blocks on its connection (XREAD): it gets one of its own. */
+  private readonly eventsConnection: Redis;
   private readonly pending = new Map<string, Pending>();
 
   constructor(private readonly options: RpcClientOptions) {
@@ -32,8 +34,10 @@ export class RpcClient<J extends JobMap> {
     this.connection.on('error', () => undefined);
     this.queue = new Queue(options.queue, { connection: this.connection, prefix: options.prefix });
     this.queue.on('error', () => undefined);
+    this.eventsConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.eventsConnection.on('error', () => undefined);
     this.events = new QueueEvents(options.queue, {
-      connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+      connection: this.eventsConnection,
       prefix: options.prefix,
     });
     this.events.on('error', () => undefined);
@@ -76,23 +80,22 @@ export class RpcClient<J extends JobMap> {
       }, timeoutMs);
       this.pending.set(jobId, { resolve, reject, timer });
     });
-    try {
-      await this.queue.add(name, payload, {
-        jobId,
-        attempts: 1,
-        removeOnComplete: true,
-        removeOnFail: true,
-      });
-    } catch (err) {
-      const entry = this.pending.get(jobId);
-      if (entry) {
-        clearTimeout(entry.timer);
-        this.pending.delete(jobId);
-      }
-      throw new DomainError('service_unavailable', 'The platform is temporarily unavailable.', {
-        cause: err,
-      });
-    }
+    // The add is not awaited before the reply: the deadline covers it too, and a rejection
+    // of either settles the one pending entry.
+    void this.queue
+      .add(name, payload, { jobId, attempts: 1, removeOnComplete: true, removeOnFail: true })
+      .then(
+        // Added after the caller gave up: take it back so nobody runs it.
+        () => (this.pending.has(jobId) ? undefined : this.queue.remove(jobId).catch(() => 0)),
+        (err: unknown) =>
+          this.settle(
+            jobId,
+            undefined,
+            new DomainError('service_unavailable', 'The platform is temporarily unavailable.', {
+              cause: err,
+            }),
+          ),
+      );
     const result = (await reply) as RpcReply<J[K]['res']>;
     if (!result || typeof result !== 'object' || !('ok' in result)) {
       throw new DomainError('internal_error', 'The service answered with an unexpected reply.');
@@ -120,7 +123,10 @@ export class RpcClient<J extends JobMap> {
       entry.reject(new DomainError('service_unavailable', 'Shutting down.'));
     }
     this.pending.clear();
-    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    // A graceful close waits on Redis; when Redis is away that would be forever.
+    const graceful = Promise.allSettled([this.events.close(), this.queue.close()]);
+    await Promise.race([graceful, new Promise((r) => setTimeout(r, 2_000).unref())]);
     this.connection.disconnect();
+    this.eventsConnection.disconnect();
   }
 }
