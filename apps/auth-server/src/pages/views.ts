@@ -118,7 +118,7 @@ ${csrfField(input.csrf)}
 <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
 </div>
 </form>
-<p><small>You can revoke this access later.</small></p>`,
+<p><small>Only allow apps you trust. The app keeps this access until it is revoked.</small></p>`,
   );
 }
 
