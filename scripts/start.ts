@@ -17,6 +17,8 @@ const env = loadConfig(
     DATA_DIR: z.string().default('.data'),
     /** The gateway's port; auth-server, projects-service and usage-worker take the next three. */
     PORT_BASE: z.coerce.number().int().min(1).max(65532).default(8080),
+    ISSUER: z.url().optional(),
+    API_AUDIENCE: z.string().min(1).optional(),
   }),
 );
 
@@ -111,6 +113,11 @@ async function main(): Promise<void> {
           ...process.env,
           DATABASE_URL: databaseUrl,
           PORT: String(app.port),
+          // The auth-server's issuer and the API audience follow the ports actually used.
+          ISSUER: env.ISSUER ?? `http://127.0.0.1:${env.PORT_BASE + 1}`,
+          OAUTH_ISSUER: env.ISSUER ?? `http://127.0.0.1:${env.PORT_BASE + 1}`,
+          API_AUDIENCE: env.API_AUDIENCE ?? `http://127.0.0.1:${env.PORT_BASE}`,
+          OAUTH_AUDIENCE: env.API_AUDIENCE ?? `http://127.0.0.1:${env.PORT_BASE}`,
           // The embedded database serves one session: keep each app's pool small there.
           ...(embedded ? { DB_POOL_MAX: '2' } : {}),
         },

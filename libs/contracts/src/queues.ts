@@ -1,11 +1,15 @@
 import type { ErrorShape } from './domain-error';
 import type {
   ApiKey,
+  Deleted,
   ListPage,
+  Member,
+  MemberRole,
   OAuthClient,
   OAuthClientType,
   Project,
   Region,
+  SupportTicket,
   UsageReport,
   User,
 } from './resources';
@@ -80,6 +84,64 @@ export type ProjectsJobs = {
     res: ListPage<Project>;
   };
   'projects.create': { req: { v: 1; actor: Actor; name: string; region: string }; res: Project };
+  'projects.get': { req: { v: 1; actor: Actor; project_id: string }; res: Project };
+  /** Needs owner or admin. */
+  'projects.update': {
+    req: { v: 1; actor: Actor; project_id: string; name: string };
+    res: Project;
+  };
+  /** Needs owner. Revokes every key of the project (and announces it). */
+  'projects.delete': { req: { v: 1; actor: Actor; project_id: string }; res: Deleted };
+  'members.list': {
+    req: { v: 1; actor: Actor; project_id: string; limit: number; starting_after?: string };
+    res: ListPage<Member>;
+  };
+  /** Needs owner or admin (owner to add an owner). The user is named by email. */
+  'members.add': {
+    req: { v: 1; actor: Actor; project_id: string; email: string; role: MemberRole };
+    res: Member;
+  };
+  /**
+   * Needs owner or admin (owner to remove an owner); anyone may remove themselves. The last
+   * owner cannot be removed. The member's keys of the project stop working at once.
+   */
+  'members.remove': {
+    req: { v: 1; actor: Actor; project_id: string; user_id: string };
+    res: Deleted;
+  };
+  /**
+   * A new secret (made and hashed by the caller) replaces the key's; the previous one keeps
+   * working for `grace_period_seconds` (0 to 7 days).
+   */
+  'keys.rotate': {
+    req: {
+      v: 1;
+      actor: Actor;
+      key_id: string;
+      secret_hash: string;
+      last4: string;
+      grace_period_seconds: number;
+    };
+    res: ApiKey & { previous_secret_expires_at: string | null };
+  };
+  /** Batched by the gateways: when each key was last used. */
+  'keys.touch': { req: { v: 1; used: Array<{ key_id: string; at: string }> }; res: null };
+  'tickets.create': {
+    req: {
+      v: 1;
+      actor: Actor;
+      subject: string;
+      body: string;
+      /** Already checked by the gateway to be the actor's own requests. */
+      request_ids: string[];
+    };
+    res: SupportTicket;
+  };
+  'tickets.list': {
+    req: { v: 1; actor: Actor; limit: number; starting_after?: string };
+    res: ListPage<SupportTicket>;
+  };
+  'tickets.get': { req: { v: 1; actor: Actor; ticket_id: string }; res: SupportTicket };
   'keys.create': {
     req: {
       v: 1;

@@ -15,6 +15,8 @@ export interface Project {
 export interface ApiKey {
   id: string;
   project_id: string;
+  /** The user the key acts for: its creator. */
+  created_by: string;
   name: string;
   /** `sk_live_…` plus the last four characters: enough to recognise a key, not to use it. */
   redacted: string;
@@ -26,9 +28,42 @@ export interface ApiKey {
   created_at: string;
 }
 
-/** Returned once, by the call that created the key. */
+/** Returned once, by the call that created or rotated the key. */
 export interface ApiKeyWithSecret extends ApiKey {
   secret: string;
+  /** After a rotation: until when the previous secret still works (`null` if it stopped). */
+  previous_secret_expires_at?: string | null;
+}
+
+export const MEMBER_ROLES = ['owner', 'admin', 'developer', 'viewer'] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];
+
+export interface Member {
+  user_id: string;
+  email: string;
+  name: string | null;
+  role: MemberRole;
+  created_at: string;
+}
+
+/** What a DELETE answers. */
+export interface Deleted {
+  id: string;
+  deleted: true;
+}
+
+export const TICKET_STATUSES = ['open', 'pending', 'closed'] as const;
+export type TicketStatus = (typeof TICKET_STATUSES)[number];
+
+export interface SupportTicket {
+  id: string;
+  subject: string;
+  body: string;
+  status: TicketStatus;
+  /** Requests the ticket is about: ids from the `Request-Id` header of the user's requests. */
+  request_ids: string[];
+  created_at: string;
+  updated_at: string;
 }
 
 export interface User {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isId } from './ids';
 import { USAGE_GRANULARITIES, USAGE_GROUPS } from './queues';
+import { MEMBER_ROLES } from './resources';
 import { SCOPES } from './scopes';
 
 /**
@@ -68,3 +69,42 @@ export const usageQuery = z.strictObject({
   group_by: z.enum(USAGE_GROUPS).optional(),
 });
 export type UsageQuery = z.infer<typeof usageQuery>;
+
+export const projectIdParam = z.strictObject({ id: projectId });
+
+export const updateProjectBody = z.strictObject({ name });
+export type UpdateProjectBody = z.infer<typeof updateProjectBody>;
+
+export const memberParams = z.strictObject({
+  id: projectId,
+  user_id: z.string().refine((s) => isId('user', s), 'must be a user id (usr_…)'),
+});
+
+export const addMemberBody = z.strictObject({
+  email: z.email('must be an email address').max(254),
+  role: z.enum(MEMBER_ROLES),
+});
+export type AddMemberBody = z.infer<typeof addMemberBody>;
+
+/** Rotation: how long the previous secret keeps working (0 s to 7 days; default 24 h). */
+export const rotateKeyBody = z.strictObject({
+  grace_period_seconds: z.int('must be an integer').min(0).max(604_800).default(86_400),
+});
+export type RotateKeyBody = z.infer<typeof rotateKeyBody>;
+
+const requestId = z.string().refine((s) => isId('request', s), 'must be a request id (req_…)');
+
+export const createTicketBody = z.strictObject({
+  subject: name,
+  body: z.string().trim().min(1, 'must not be empty').max(20_000, 'is too long'),
+  request_ids: z
+    .array(requestId)
+    .max(20, 'at most 20')
+    .refine((a) => new Set(a).size === a.length, 'must not repeat an id')
+    .default([]),
+});
+export type CreateTicketBody = z.infer<typeof createTicketBody>;
+
+export const ticketIdParam = z.strictObject({
+  id: z.string().refine((s) => isId('ticket', s), 'must be a ticket id (tkt_…)'),
+});

@@ -2,9 +2,15 @@
 export const SCOPES = [
   'projects:read',
   'projects:write',
+  'members:read',
+  'members:write',
   'keys:read',
   'keys:write',
   'usage:read',
+  'support:read',
+  'support:write',
+  'clients:read',
+  'clients:write',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

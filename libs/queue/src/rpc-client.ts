@@ -39,6 +39,9 @@ export class RpcClient<J extends JobMap> {
     this.events = new QueueEvents(options.queue, {
       connection: this.eventsConnection,
       prefix: options.prefix,
+      // Read from a few seconds back, not from "now" ('$'): a reply that lands between
+      // `ready()` and the listener's first read is still seen. Unknown job ids are ignored.
+      lastEventId: `${Date.now() - 5_000}-0`,
     });
     this.events.on('error', () => undefined);
     this.events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, returnvalue));

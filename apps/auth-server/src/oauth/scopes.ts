@@ -20,9 +20,15 @@ const DESCRIPTIONS: Record<(typeof OIDC_SCOPES)[number] | Scope, string> = {
   offline_access: 'Stay connected when you are not using the app.',
   'projects:read': 'See your projects.',
   'projects:write': 'Create, rename and delete your projects.',
+  'members:read': 'See who is a member of your projects.',
+  'members:write': 'Add and remove members of your projects.',
   'keys:read': 'See the API keys of your projects (never their secrets).',
   'keys:write': 'Issue, rotate and revoke API keys of your projects.',
   'usage:read': 'See how much your projects use the API.',
+  'support:read': 'See your support tickets.',
+  'support:write': 'Open support tickets for you.',
+  'clients:read': 'See the apps you registered.',
+  'clients:write': 'Register apps in your name.',
 };
 
 export function describeScope(scope: string): string {
