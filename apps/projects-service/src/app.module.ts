@@ -6,10 +6,14 @@ import { CONFIG, ProjectsServiceConfig } from './config';
 import { Database, databaseProvider, pingDb } from '@cap/db';
 import { KeysRepository } from './keys/keys.repository';
 import { KeysService } from './keys/keys.service';
+import { MembersRepository } from './members/members.repository';
+import { MembersService } from './members/members.service';
 import { ProjectsRepository } from './projects/projects.repository';
 import { ProjectsService } from './projects/projects.service';
 import { RegionsRepository } from './regions/regions.repository';
 import { ProjectsRpcServer } from './rpc/projects-rpc.server';
+import { TicketsRepository } from './tickets/tickets.repository';
+import { TicketsService } from './tickets/tickets.service';
 import { LOGGER } from './tokens';
 
 const REDIS = Symbol('REDIS');
@@ -37,8 +41,12 @@ export class AppModule implements OnApplicationShutdown {
         RegionsRepository,
         ProjectsRepository,
         KeysRepository,
+        MembersRepository,
+        TicketsRepository,
         ProjectsService,
         KeysService,
+        MembersService,
+        TicketsService,
         ProjectsRpcServer,
         {
           provide: READINESS_CHECKS,

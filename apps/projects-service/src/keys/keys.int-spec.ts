@@ -248,7 +248,7 @@ describe('list', () => {
       });
       seen.push(...page.data.map((k) => k.id));
       if (!page.has_more) break;
-      after = page.data[page.data.length - 1]!.id;
+      after = page.data[page.data.length - 1].id;
     }
     expect(seen).toEqual([...made].sort().reverse());
   });

@@ -24,6 +24,7 @@ export function toApiKey(row: KeyRow): ApiKey {
   return {
     id: row.id,
     project_id: row.projectId,
+    created_by: row.createdBy,
     name: row.name,
     redacted: redactApiKey(row.last4),
     scopes: row.scopes,
@@ -102,8 +103,61 @@ export class KeysRepository {
   }
 
   /**
+   * Replaces the key's secret with a new one. With a grace period the current secret becomes
+   * the previous one until `now + grace` (replacing any previous secret still in grace);
+   * without one it stops at once. A replay with the same new secret changes nothing. Returns
+   * `null` when the key is revoked or unknown.
+   */
+  async rotate(input: {
+    id: string;
+    secretHash: string;
+    last4: string;
+    graceSeconds: number;
+  }): Promise<{ key: KeyRow; previousExpiresAt: Date | null } | null> {
+    const { id, secretHash, last4, graceSeconds } = input;
+    // One statement: the previous hash is the row's current one, read under the row lock.
+    await this.db.client.$executeRaw`
+      UPDATE api_keys SET
+        previous_secret_hash = CASE WHEN ${graceSeconds}::int > 0 THEN secret_hash END,
+        previous_expires_at = CASE WHEN ${graceSeconds}::int > 0
+          THEN now() + make_interval(secs => ${graceSeconds}::int) END,
+        secret_hash = ${secretHash},
+        last4 = ${last4}
+      WHERE id = ${id} AND revoked_at IS NULL AND secret_hash <> ${secretHash}`;
+    const row = await this.db.client.apiKey.findFirst({
+      where: { id, revokedAt: null, secretHash },
+      select: { ...KEY_FIELDS, previousExpiresAt: true },
+    });
+    if (!row) return null;
+    const { previousExpiresAt, ...key } = row;
+    return { key, previousExpiresAt };
+  }
+
+  /**
+   * Records when keys were last used, from the gateways' batches: one statement for the whole
+   * batch, never moving a time backwards nor past now (a gateway's clock may run ahead).
+   * Unknown ids are ignored.
+   */
+  async touch(used: ReadonlyArray<{ keyId: string; at: Date }>): Promise<void> {
+    if (used.length === 0) return;
+    const ids = used.map((u) => u.keyId);
+    const ats = used.map((u) => u.at.toISOString());
+    await this.db.client.$executeRaw`
+      UPDATE api_keys k
+      SET last_used_at = GREATEST(COALESCE(k.last_used_at, '-infinity'::timestamptz), u.at)
+      FROM (
+        SELECT t.key_id, LEAST(max(t.at), now()) AS at
+        FROM unnest(${ids}::text[], ${ats}::timestamptz[]) AS t(key_id, at)
+        GROUP BY t.key_id
+      ) u
+      WHERE k.id = u.key_id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)`;
+  }
+
+  /**
    * The principal of a usable key: not revoked, not expired, its project live and its creator
-   * still a member of it. One indexed query.
+   * still a member of it. One indexed query. The previous secret of a rotated key is usable
+   * until its grace period ends; the principal then expires no later than that, so that
+   * caches stop accepting it on time.
    */
   async findUsableByHash(secretHash: string): Promise<KeyPrincipal | null> {
     const rows = await this.db.client.$queryRaw<
@@ -116,13 +170,18 @@ export class KeysRepository {
         expires_at: Date | null;
       }>
     >`
-      SELECT k.id, k.created_by, k.project_id, k.scopes, k.rate_limit, k.expires_at
+      SELECT k.id, k.created_by, k.project_id, k.scopes, k.rate_limit,
+             CASE WHEN k.secret_hash = ${secretHash} THEN k.expires_at
+                  ELSE LEAST(k.expires_at, k.previous_expires_at) END AS expires_at
       FROM api_keys k
       JOIN projects p ON p.id = k.project_id AND p.deleted_at IS NULL
       JOIN memberships m ON m.project_id = k.project_id AND m.user_id = k.created_by
-      WHERE k.secret_hash = ${secretHash}
+      WHERE (k.secret_hash = ${secretHash}
+             OR (k.previous_secret_hash = ${secretHash} AND k.previous_expires_at > now()))
         AND k.revoked_at IS NULL
-        AND (k.expires_at IS NULL OR k.expires_at > now())`;
+        AND (k.expires_at IS NULL OR k.expires_at > now())
+      ORDER BY (k.secret_hash = ${secretHash}) DESC
+      LIMIT 1`;
     const row = rows[0];
     if (!row) return null;
     return {

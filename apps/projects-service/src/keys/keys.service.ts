@@ -1,29 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import {
   ApiKey,
-  CHANNELS,
   DomainError,
   KeyPrincipal,
-  KeyRevokedEvent,
   ListPage,
   newId,
   ProjectsJobs,
   SCOPES,
 } from '@cap/contracts';
 import { EventBus } from '@cap/queue';
+import { badCursor, keyNotFound, projectNotFound } from '../errors';
+import { authorize } from '../projects/access';
 import { ProjectsRepository, Role } from '../projects/projects.repository';
-import { KeysRepository, toApiKey } from './keys.repository';
+import { assertMayOnKey } from '../projects/roles';
+import { isoOrNull } from '../timestamps';
+import { announceKeysRevoked } from './key-events';
+import { KeyRow, KeysRepository, toApiKey } from './keys.repository';
 
 type Req<K extends keyof ProjectsJobs> = ProjectsJobs[K]['req'];
-
-const MAY_CREATE_KEYS: ReadonlySet<Role> = new Set(['owner', 'admin', 'developer']);
-const MAY_REVOKE_ANY_KEY: ReadonlySet<Role> = new Set(['owner', 'admin']);
-
-function projectNotFound(projectId: string): DomainError {
-  return new DomainError('project_not_found', `No project ${projectId} is visible to this key.`, {
-    param: 'project_id',
-  });
-}
+type Res<K extends keyof ProjectsJobs> = ProjectsJobs[K]['res'];
 
 @Injectable()
 export class KeysService {
@@ -34,11 +29,7 @@ export class KeysService {
   ) {}
 
   async create(req: Req<'keys.create'>): Promise<ApiKey> {
-    const role = await this.projects.roleOf(req.project_id, req.actor.user_id);
-    if (!role) throw projectNotFound(req.project_id);
-    if (!MAY_CREATE_KEYS.has(role)) {
-      throw new DomainError('forbidden', `A ${role} of this project cannot create keys.`);
-    }
+    await authorize(this.projects, req.project_id, req.actor.user_id, 'keys.create');
     // A key never gets more than the credential that created it.
     const scopes = req.scopes ?? req.actor.scopes.filter((s) => SCOPES.some((k) => k === s));
     const excess = scopes.filter((s) => !req.actor.scopes.includes(s));
@@ -64,33 +55,49 @@ export class KeysService {
   }
 
   async list(req: Req<'keys.list'>): Promise<ListPage<ApiKey>> {
-    const role = await this.projects.roleOf(req.project_id, req.actor.user_id);
-    if (!role) throw projectNotFound(req.project_id);
+    await authorize(this.projects, req.project_id, req.actor.user_id, 'keys.list');
     const page = await this.keys.listForProject(req.project_id, req.limit, req.starting_after);
-    if (!page) {
-      throw new DomainError('invalid_request', 'starting_after is not a key of this project.', {
-        param: 'starting_after',
-      });
-    }
+    if (!page) throw badCursor('a key of this project');
     return page;
   }
 
   async revoke(req: Req<'keys.revoke'>): Promise<ApiKey> {
-    const notFound = new DomainError(
-      'key_not_found',
-      `No key ${req.key_id} is visible to this key.`,
-      {
-        param: 'id',
-      },
-    );
-    const key = await this.keys.findById(req.key_id);
-    if (!key) throw notFound;
-    const role = await this.projects.roleOf(key.projectId, req.actor.user_id);
-    if (!role) throw notFound;
-    if (!MAY_REVOKE_ANY_KEY.has(role) && key.createdBy !== req.actor.user_id) {
-      throw new DomainError('forbidden', `A ${role} of this project can only revoke own keys.`);
-    }
+    const { key, role } = await this.visibleKey(req.key_id, req.actor.user_id);
+    assertMayOnKey(role, 'revoke', key.createdBy === req.actor.user_id);
     return this.revokeRow(key.id);
+  }
+
+  /**
+   * A new secret for the key. The previous one keeps working for the grace period (or stops at
+   * once with none). Gateways are told to drop the key either way, so that they ask again and
+   * learn the new expiry of the previous secret.
+   */
+  async rotate(req: Req<'keys.rotate'>): Promise<Res<'keys.rotate'>> {
+    const { key, role } = await this.visibleKey(req.key_id, req.actor.user_id);
+    if (key.revokedAt) throw keyNotFound(req.key_id);
+    assertMayOnKey(role, 'rotate', key.createdBy === req.actor.user_id);
+    const rotated = await this.keys.rotate({
+      id: key.id,
+      secretHash: req.secret_hash,
+      last4: req.last4,
+      graceSeconds: req.grace_period_seconds,
+    });
+    // Revoked meanwhile.
+    if (!rotated) throw keyNotFound(req.key_id);
+    await announceKeysRevoked(this.events, [key.id]);
+    return {
+      ...toApiKey(rotated.key),
+      previous_secret_expires_at: isoOrNull(rotated.previousExpiresAt),
+    };
+  }
+
+  /** Last-use times batched by the gateways; malformed entries are dropped, not fatal. */
+  async touch(req: Req<'keys.touch'>): Promise<null> {
+    const used = req.used
+      .map((u) => ({ keyId: u.key_id, at: new Date(u.at) }))
+      .filter((u) => typeof u.keyId === 'string' && !Number.isNaN(u.at.getTime()));
+    await this.keys.touch(used);
+    return null;
   }
 
   authenticate(req: Req<'keys.authenticate'>): Promise<KeyPrincipal | null> {
@@ -117,10 +124,21 @@ export class KeysService {
     return this.revokeRow(key.id);
   }
 
+  /**
+   * A key of a live project the actor is a member of, with the actor's role there; else 404,
+   * as for a key that does not exist.
+   */
+  private async visibleKey(keyId: string, userId: string): Promise<{ key: KeyRow; role: Role }> {
+    const key = await this.keys.findById(keyId);
+    if (!key) throw keyNotFound(keyId);
+    const role = await this.projects.roleOf(key.projectId, userId);
+    if (!role) throw keyNotFound(keyId);
+    return { key, role };
+  }
+
   private async revokeRow(keyId: string): Promise<ApiKey> {
     const row = await this.keys.revoke(keyId);
-    const event: KeyRevokedEvent = { v: 1, key_ids: [keyId] };
-    await this.events.publish(CHANNELS.keyRevoked, event);
+    await announceKeysRevoked(this.events, [keyId]);
     return toApiKey(row);
   }
 }

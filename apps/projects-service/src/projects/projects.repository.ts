@@ -78,6 +78,45 @@ export class ProjectsRepository {
     return toProject(row);
   }
 
+  /** A live project, or `null`. */
+  async findLive(projectId: string): Promise<Project | null> {
+    const row = await this.db.client.project.findFirst({
+      where: { id: projectId, deletedAt: null },
+      select: PROJECT_FIELDS,
+    });
+    return row ? toProject(row) : null;
+  }
+
+  /** Renames a live project; `null` when there is none. */
+  async rename(projectId: string, name: string): Promise<Project | null> {
+    const { count } = await this.db.client.project.updateMany({
+      where: { id: projectId, deletedAt: null },
+      data: { name },
+    });
+    return count ? this.findLive(projectId) : null;
+  }
+
+  /**
+   * Soft-deletes a live project and revokes its live keys, in one transaction. Memberships stay
+   * (former members may still read its usage for a while). Returns the ids of the keys revoked
+   * now, or `null` when the project was not live (already deleted, or never existed).
+   */
+  async softDelete(projectId: string): Promise<{ revokedKeyIds: string[] } | null> {
+    return this.db.client.$transaction(async (tx) => {
+      const now = new Date();
+      const { count } = await tx.project.updateMany({
+        where: { id: projectId, deletedAt: null },
+        data: { deletedAt: now },
+      });
+      if (!count) return null;
+      const revoked = await tx.$queryRaw<Array<{ id: string }>>`
+        UPDATE api_keys SET revoked_at = ${now}
+        WHERE project_id = ${projectId} AND revoked_at IS NULL
+        RETURNING id`;
+      return { revokedKeyIds: revoked.map((r) => r.id).sort() };
+    });
+  }
+
   /** The role of `userId` on a live project, or `null` when the project is not visible. */
   async roleOf(projectId: string, userId: string): Promise<Role | null> {
     const row = await this.db.client.membership.findFirst({

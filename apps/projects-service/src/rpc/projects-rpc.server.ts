@@ -4,8 +4,10 @@ import { ProjectsJobs, QUEUES } from '@cap/contracts';
 import { RpcServer } from '@cap/queue';
 import { CONFIG, ProjectsServiceConfig } from '../config';
 import { KeysService } from '../keys/keys.service';
+import { MembersService } from '../members/members.service';
 import { ProjectsService } from '../projects/projects.service';
 import { RegionsRepository } from '../regions/regions.repository';
+import { TicketsService } from '../tickets/tickets.service';
 import { LOGGER } from '../tokens';
 
 /** Serves the `projects` queue: the gateway's and the admin CLI's commands and queries. */
@@ -18,6 +20,8 @@ export class ProjectsRpcServer implements OnApplicationBootstrap, OnApplicationS
     @Inject(LOGGER) logger: Logger,
     projects: ProjectsService,
     keys: KeysService,
+    members: MembersService,
+    tickets: TicketsService,
     regions: RegionsRepository,
   ) {
     this.server = new RpcServer<ProjectsJobs>(
@@ -32,10 +36,21 @@ export class ProjectsRpcServer implements OnApplicationBootstrap, OnApplicationS
         'regions.list': () => regions.listAvailable(),
         'projects.list': (p) => projects.list(p),
         'projects.create': (p) => projects.create(p),
+        'projects.get': (p) => projects.get(p),
+        'projects.update': (p) => projects.update(p),
+        'projects.delete': (p) => projects.delete(p),
+        'members.list': (p) => members.list(p),
+        'members.add': (p) => members.add(p),
+        'members.remove': (p) => members.remove(p),
         'keys.create': (p) => keys.create(p),
         'keys.list': (p) => keys.list(p),
         'keys.revoke': (p) => keys.revoke(p),
+        'keys.rotate': (p) => keys.rotate(p),
+        'keys.touch': (p) => keys.touch(p),
         'keys.authenticate': (p) => keys.authenticate(p),
+        'tickets.create': (p) => tickets.create(p),
+        'tickets.list': (p) => tickets.list(p),
+        'tickets.get': (p) => tickets.get(p),
         'admin.keys.create': (p) => keys.adminCreate(p),
         'admin.keys.revoke': (p) => keys.adminRevoke(p),
       },

@@ -1,0 +1,137 @@
+import { Injectable } from '@nestjs/common';
+import { ListPage, Member } from '@cap/contracts';
+import { Database, MemberRole, Prisma } from '@cap/db';
+import { isoSeconds } from '../timestamps';
+
+// `users` belongs to auth-server: read here (email and name of members), never written.
+const MEMBER_FIELDS = {
+  userId: true,
+  role: true,
+  createdAt: true,
+  user: { select: { email: true, name: true } },
+} as const;
+type MemberRow = Prisma.MembershipGetPayload<{ select: typeof MEMBER_FIELDS }>;
+
+function toMember(row: MemberRow): Member {
+  return {
+    user_id: row.userId,
+    email: row.user.email,
+    name: row.user.name,
+    role: row.role,
+    created_at: isoSeconds(row.createdAt),
+  };
+}
+
+export type AddResult = { kind: 'added'; member: Member } | { kind: 'exists' } | { kind: 'gone' };
+
+export type RemoveResult =
+  { kind: 'removed'; liveKeyIds: string[] } | { kind: 'not_member' } | { kind: 'gone' };
+
+@Injectable()
+export class MembersRepository {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Members of a project, oldest first (ties by user id), after the cursor member; `null` when
+   * the cursor is not a member.
+   */
+  async list(
+    projectId: string,
+    limit: number,
+    startingAfter?: string,
+  ): Promise<ListPage<Member> | null> {
+    let where: Prisma.MembershipWhereInput = { projectId };
+    if (startingAfter) {
+      const cursor = await this.db.client.membership.findFirst({
+        where: { projectId, userId: startingAfter },
+        select: { userId: true, createdAt: true },
+      });
+      if (!cursor) return null;
+      where = {
+        projectId,
+        OR: [
+          { createdAt: { gt: cursor.createdAt } },
+          { createdAt: cursor.createdAt, userId: { gt: cursor.userId } },
+        ],
+      };
+    }
+    const rows = await this.db.client.membership.findMany({
+      where,
+      orderBy: [{ createdAt: 'asc' }, { userId: 'asc' }],
+      take: limit + 1,
+      select: MEMBER_FIELDS,
+    });
+    return { data: rows.slice(0, limit).map(toMember), has_more: rows.length > limit };
+  }
+
+  /** The id of the user with this email (stored lower-cased), or `null`. */
+  async findUserIdByEmail(email: string): Promise<string | null> {
+    const row = await this.db.client.user.findUnique({
+      where: { email: email.trim().toLowerCase() },
+      select: { id: true },
+    });
+    return row?.id ?? null;
+  }
+
+  /** Adds `userId` to a live project with `role`, unless already a member. */
+  async add(projectId: string, userId: string, role: MemberRole): Promise<AddResult> {
+    return this.db.client.$transaction(async (tx) => {
+      if (!(await lockLiveProject(tx, projectId))) return { kind: 'gone' };
+      const { count } = await tx.membership.createMany({
+        data: [{ projectId, userId, role }],
+        skipDuplicates: true,
+      });
+      if (!count) return { kind: 'exists' };
+      const row = await tx.membership.findUniqueOrThrow({
+        where: { projectId_userId: { projectId, userId } },
+        select: MEMBER_FIELDS,
+      });
+      return { kind: 'added', member: toMember(row) };
+    });
+  }
+
+  /**
+   * Removes `userId` from a live project. `authorize` sees the member's role and the project's
+   * owner count as they are under the project's lock (so two owners removing each other cannot
+   * leave none) and throws to refuse. Returns the ids of the member's live keys of the project,
+   * which stop authenticating with the membership.
+   */
+  async remove(
+    projectId: string,
+    userId: string,
+    authorize: (role: MemberRole, owners: number) => void,
+  ): Promise<RemoveResult> {
+    return this.db.client.$transaction(async (tx) => {
+      if (!(await lockLiveProject(tx, projectId))) return { kind: 'gone' };
+      const member = await tx.membership.findUnique({
+        where: { projectId_userId: { projectId, userId } },
+        select: { role: true },
+      });
+      if (!member) return { kind: 'not_member' };
+      const owners = await tx.membership.count({ where: { projectId, role: 'owner' } });
+      authorize(member.role, owners);
+      await tx.membership.delete({ where: { projectId_userId: { projectId, userId } } });
+      const keys = await tx.apiKey.findMany({
+        where: {
+          projectId,
+          createdBy: userId,
+          revokedAt: null,
+          OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }],
+        },
+        orderBy: { id: 'asc' },
+        select: { id: true },
+      });
+      return { kind: 'removed', liveKeyIds: keys.map((k) => k.id) };
+    });
+  }
+}
+
+/**
+ * Locks the project's row for the rest of the transaction, so membership changes of one project
+ * happen one at a time. `false` when the project is not live.
+ */
+async function lockLiveProject(tx: Prisma.TransactionClient, projectId: string): Promise<boolean> {
+  const rows = await tx.$queryRaw<Array<{ id: string }>>`
+    SELECT id FROM projects WHERE id = ${projectId} AND deleted_at IS NULL FOR UPDATE`;
+  return rows.length > 0;
+}

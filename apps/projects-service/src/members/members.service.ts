@@ -1,0 +1,87 @@
+import { Injectable } from '@nestjs/common';
+import { Deleted, DomainError, ListPage, Member, ProjectsJobs } from '@cap/contracts';
+import { EventBus } from '@cap/queue';
+import { badCursor, projectNotFound } from '../errors';
+import { announceKeysRevoked } from '../keys/key-events';
+import { authorize } from '../projects/access';
+import { ProjectsRepository } from '../projects/projects.repository';
+import { assertMay } from '../projects/roles';
+import { MembersRepository } from './members.repository';
+
+type Req<K extends keyof ProjectsJobs> = ProjectsJobs[K]['req'];
+
+@Injectable()
+export class MembersService {
+  constructor(
+    private readonly members: MembersRepository,
+    private readonly projects: ProjectsRepository,
+    private readonly events: EventBus,
+  ) {}
+
+  async list(req: Req<'members.list'>): Promise<ListPage<Member>> {
+    await authorize(this.projects, req.project_id, req.actor.user_id, 'members.list');
+    const page = await this.members.list(req.project_id, req.limit, req.starting_after);
+    if (!page) throw badCursor('a member of this project');
+    return page;
+  }
+
+  /** Adds an existing user, named by email. Only an owner may make another owner. */
+  async add(req: Req<'members.add'>): Promise<Member> {
+    const role = await authorize(this.projects, req.project_id, req.actor.user_id, 'members.add');
+    if (req.role === 'owner') assertMay(role, 'members.add_owner');
+    const userId = await this.members.findUserIdByEmail(req.email);
+    if (!userId) {
+      throw new DomainError('user_not_found', `No user has the email address ${req.email}.`, {
+        param: 'email',
+      });
+    }
+    const added = await this.members.add(req.project_id, userId, req.role);
+    switch (added.kind) {
+      case 'added':
+        return added.member;
+      case 'exists':
+        throw new DomainError('conflict', `${req.email} is already a member of this project.`, {
+          param: 'email',
+        });
+      case 'gone':
+        throw projectNotFound(req.project_id);
+    }
+  }
+
+  /**
+   * Removes a member: owners and admins remove others (only an owner removes an owner), anyone
+   * may leave, and the last owner never goes. The member's keys of the project stop
+   * authenticating with the membership; gateways are told to drop them at once.
+   */
+  async remove(req: Req<'members.remove'>): Promise<Deleted> {
+    const self = req.user_id === req.actor.user_id;
+    const actorRole = await authorize(
+      this.projects,
+      req.project_id,
+      req.actor.user_id,
+      self ? 'members.remove_self' : 'members.remove',
+    );
+    const removed = await this.members.remove(req.project_id, req.user_id, (role, owners) => {
+      if (!self && role === 'owner') assertMay(actorRole, 'members.remove_owner');
+      if (role === 'owner' && owners <= 1) {
+        throw new DomainError(
+          'conflict',
+          'The last owner of a project cannot be removed. Make another member an owner ' +
+            'first, or delete the project.',
+          { param: 'user_id' },
+        );
+      }
+    });
+    switch (removed.kind) {
+      case 'removed':
+        await announceKeysRevoked(this.events, removed.liveKeyIds);
+        return { id: req.user_id, deleted: true };
+      case 'not_member':
+        throw new DomainError('not_found', `User ${req.user_id} is not a member of this project.`, {
+          param: 'user_id',
+        });
+      case 'gone':
+        throw projectNotFound(req.project_id);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { ListPage, SupportTicket, TICKET_STATUSES, TicketStatus } from '@cap/contracts';
+import { Database, Prisma } from '@cap/db';
+import { isoSeconds } from '../timestamps';
+
+const TICKET_FIELDS = {
+  id: true,
+  subject: true,
+  body: true,
+  status: true,
+  requestIds: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
+type TicketRow = Prisma.SupportTicketGetPayload<{ select: typeof TICKET_FIELDS }>;
+
+function statusOf(value: string): TicketStatus {
+  const status = TICKET_STATUSES.find((s) => s === value);
+  if (!status) throw new Error(`support_tickets.status holds an unknown status "${value}"`);
+  return status;
+}
+
+function toTicket(row: TicketRow): SupportTicket {
+  return {
+    id: row.id,
+    subject: row.subject,
+    body: row.body,
+    status: statusOf(row.status),
+    request_ids: row.requestIds,
+    created_at: isoSeconds(row.createdAt),
+    updated_at: isoSeconds(row.updatedAt),
+  };
+}
+
+@Injectable()
+export class TicketsRepository {
+  constructor(private readonly db: Database) {}
+
+  async create(input: {
+    id: string;
+    userId: string;
+    subject: string;
+    body: string;
+    requestIds: string[];
+  }): Promise<SupportTicket> {
+    const row = await this.db.client.supportTicket.create({ data: input, select: TICKET_FIELDS });
+    return toTicket(row);
+  }
+
+  /** A user's tickets, newest first, after the cursor ticket; `null` if the cursor is not one. */
+  async listForUser(
+    userId: string,
+    limit: number,
+    startingAfter?: string,
+  ): Promise<ListPage<SupportTicket> | null> {
+    let where: Prisma.SupportTicketWhereInput = { userId };
+    if (startingAfter) {
+      const cursor = await this.db.client.supportTicket.findFirst({
+        where: { userId, id: startingAfter },
+        select: { id: true, createdAt: true },
+      });
+      if (!cursor) return null;
+      where = {
+        userId,
+        OR: [
+          { createdAt: { lt: cursor.createdAt } },
+          { createdAt: cursor.createdAt, id: { lt: cursor.id } },
+        ],
+      };
+    }
+    const rows = await this.db.client.supportTicket.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+      select: TICKET_FIELDS,
+    });
+    return { data: rows.slice(0, limit).map(toTicket), has_more: rows.length > limit };
+  }
+
+  /** One of the user's tickets, or `null` (also when it is someone else's). */
+  async findForUser(userId: string, id: string): Promise<SupportTicket | null> {
+    const row = await this.db.client.supportTicket.findFirst({
+      where: { id, userId },
+      select: TICKET_FIELDS,
+    });
+    return row ? toTicket(row) : null;
+  }
+}
