@@ -4,6 +4,7 @@
  * and reports when every one is ready. Ctrl-C stops them all cleanly.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -19,6 +20,7 @@ const env = loadConfig(
     PORT_BASE: z.coerce.number().int().min(1).max(65532).default(8080),
     ISSUER: z.url().optional(),
     API_AUDIENCE: z.string().min(1).optional(),
+    REQUEST_ID_SECRET: z.string().optional(),
   }),
 );
 
@@ -77,6 +79,8 @@ async function main(): Promise<void> {
   const migrations = await migrate(databaseUrl);
   say(`migrations: ${migrations.applied.length} applied, ${migrations.skipped.length} up to date`);
 
+  // Shared by the gateways of this run, so request ids verify wherever they are presented.
+  const requestIdSecret = env.REQUEST_ID_SECRET ?? randomBytes(32).toString('base64url');
   const children: ChildProcess[] = [];
   let stopping = false;
   const stop = async (code: number) => {
@@ -118,6 +122,7 @@ async function main(): Promise<void> {
           OAUTH_ISSUER: env.ISSUER ?? `http://127.0.0.1:${env.PORT_BASE + 1}`,
           API_AUDIENCE: env.API_AUDIENCE ?? `http://127.0.0.1:${env.PORT_BASE}`,
           OAUTH_AUDIENCE: env.API_AUDIENCE ?? `http://127.0.0.1:${env.PORT_BASE}`,
+          REQUEST_ID_SECRET: requestIdSecret,
           // The embedded database serves one session: keep each app's pool small there.
           ...(embedded ? { DB_POOL_MAX: '2' } : {}),
         },

@@ -1,5 +1,5 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -7,16 +7,23 @@ import { BearerStrategy, PRINCIPAL_RESOLVER, ScopesGuard } from '@cap/auth';
 import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
 import { EventBus, pingRedis } from '@cap/queue';
 import { ApiAuthGuard } from './auth/api-auth.guard';
+import { KeyUsage } from './auth/key-usage';
 import { BearerPrincipalResolver } from './auth/principal-resolver.service';
 import { TokenVerifier } from './auth/token-verifier';
 import { CONFIG, GatewayConfig, LOGGER } from './config';
+import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
+import { IdempotencyStore } from './idempotency/idempotency.store';
 import { KeysController } from './keys/keys.controller';
 import { KeysService } from './keys/keys.service';
+import { MembersController } from './members/members.controller';
+import { OAuthClientsController } from './oauth-clients/oauth-clients.controller';
 import { ProjectsController } from './projects/projects.controller';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { SlidingWindowLimiter } from './rate-limit/sliding-window.limiter';
 import { RegionsController } from './regions/regions.controller';
 import { RegionsService } from './regions/regions.service';
+import { RequestIdSigner } from './request-ids';
+import { TicketsController } from './support/tickets.controller';
 import { Upstream } from './upstream/upstream';
 import { UserController } from './user/user.controller';
 import { UsageMetering } from './usage/usage-metering';
@@ -41,7 +48,10 @@ export class AppModule implements OnApplicationShutdown {
       controllers: [
         HealthController,
         ProjectsController,
+        MembersController,
         KeysController,
+        TicketsController,
+        OAuthClientsController,
         RegionsController,
         UsageController,
         UserController,
@@ -98,10 +108,23 @@ export class AppModule implements OnApplicationShutdown {
         BearerPrincipalResolver,
         { provide: PRINCIPAL_RESOLVER, useExisting: BearerPrincipalResolver },
         BearerStrategy,
+        {
+          provide: RequestIdSigner,
+          useFactory: () => new RequestIdSigner(config.REQUEST_ID_SECRET),
+        },
+        {
+          provide: IdempotencyStore,
+          inject: [HOT_REDIS],
+          useFactory: (redis: Redis) =>
+            new IdempotencyStore(redis, { runningTtlMs: 60_000, keepMs: 24 * 3_600_000 }),
+        },
+        KeyUsage,
         // Global guards run in this order on every route: who, may they, how often.
         { provide: APP_GUARD, useClass: ApiAuthGuard },
         { provide: APP_GUARD, useClass: ScopesGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
+        // Then, for POSTs with an Idempotency-Key, run once and replay.
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         RegionsService,
         KeysService,
         UsageService,

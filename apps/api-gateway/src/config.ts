@@ -20,6 +20,13 @@ export const gatewayEnv = baseEnv.extend({
   /** Defaults to `<OAUTH_ISSUER>/oauth/jwks`. */
   OAUTH_JWKS_URL: z.url().optional(),
   TOKEN_CACHE_MAX: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
+  /**
+   * Signs request ids so users can prove a request was theirs (support tickets). Every gateway
+   * replica needs the same value; without it each process signs with a random key.
+   */
+  REQUEST_ID_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** How often the last-used times of API keys are sent to projects-service. */
+  KEY_TOUCH_FLUSH_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** How often counted usage is flushed to the usage queue. */
   USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
 });

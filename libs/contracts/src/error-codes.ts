@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   'key_not_found',
   'user_not_found',
   'conflict',
+  'idempotency_key_in_use',
+  'idempotency_key_reused',
   'rate_limited',
   'internal_error',
   'upstream_timeout',
@@ -47,7 +49,10 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'method_not_allowed':
       return 405;
     case 'conflict':
+    case 'idempotency_key_in_use':
       return 409;
+    case 'idempotency_key_reused':
+      return 422;
     case 'payload_too_large':
       return 413;
     case 'unsupported_media_type':

@@ -108,3 +108,10 @@ export type CreateTicketBody = z.infer<typeof createTicketBody>;
 export const ticketIdParam = z.strictObject({
   id: z.string().refine((s) => isId('ticket', s), 'must be a ticket id (tkt_…)'),
 });
+
+export const createClientBody = z.strictObject({
+  name,
+  redirect_uris: z.array(z.string().max(2000)).min(1, 'must name at least one').max(10),
+  type: z.enum(['confidential', 'public']).default('confidential'),
+});
+export type CreateClientBody = z.infer<typeof createClientBody>;

@@ -23,7 +23,8 @@ export function fastifyOptions() {
  * through the handlers Nest installs.
  */
 export function installHttpContract(fastify: FastifyInstance, logger: Logger): void {
-  fastify.addHook('onRequest', (req, reply, done) => {
+  // At send time: an app may replace the request id once it knows the caller.
+  fastify.addHook('onSend', (req, reply, _payload, done) => {
     void reply.header('Request-Id', req.id);
     done();
   });

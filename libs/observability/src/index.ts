@@ -5,3 +5,4 @@ export * from './http';
 export * from './health';
 export * from './http-app';
 export * from './run-app';
+export * from './prepared-response';

@@ -32,6 +32,7 @@ export class TestPlatform {
       DB_POOL_MAX: '4',
       ISSUER: issuer,
       OAUTH_ISSUER: issuer,
+      REQUEST_ID_SECRET: `test-${testQueuePrefix()}-request-id-secret-0123456789`,
       ...extraEnv,
     };
     const apps = await Promise.all(

@@ -10,7 +10,8 @@ type Entry = { principal: KeyPrincipal | null };
  */
 export class KeyCache {
   private readonly byHash: LRUCache<string, Entry>;
-  private readonly hashByKeyId = new Map<string, string>();
+  /** A key has two live secrets during a rotation's grace period. */
+  private readonly hashesByKeyId = new Map<string, Set<string>>();
 
   constructor(
     max: number,
@@ -19,8 +20,11 @@ export class KeyCache {
     this.byHash = new LRUCache<string, Entry>({
       max,
       ttl: Math.max(ttlMs, 1),
-      dispose: (entry) => {
-        if (entry.principal) this.hashByKeyId.delete(entry.principal.key_id);
+      dispose: (entry, hash) => {
+        if (!entry.principal) return;
+        const hashes = this.hashesByKeyId.get(entry.principal.key_id);
+        hashes?.delete(hash);
+        if (hashes?.size === 0) this.hashesByKeyId.delete(entry.principal.key_id);
       },
     });
   }
@@ -37,17 +41,20 @@ export class KeyCache {
       { principal },
       principal ? undefined : { ttl: Math.min(this.ttlMs, 10_000) },
     );
-    if (principal) this.hashByKeyId.set(principal.key_id, hash);
+    if (principal) {
+      const hashes = this.hashesByKeyId.get(principal.key_id) ?? new Set<string>();
+      hashes.add(hash);
+      this.hashesByKeyId.set(principal.key_id, hashes);
+    }
   }
 
   evictKey(keyId: string): void {
-    const hash = this.hashByKeyId.get(keyId);
-    if (hash) this.byHash.delete(hash);
+    for (const hash of [...(this.hashesByKeyId.get(keyId) ?? [])]) this.byHash.delete(hash);
   }
 
   clear(): void {
     this.byHash.clear();
-    this.hashByKeyId.clear();
+    this.hashesByKeyId.clear();
   }
 
   get size(): number {

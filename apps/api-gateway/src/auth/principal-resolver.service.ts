@@ -11,6 +11,7 @@ import { EventBus } from '@cap/queue';
 import { CONFIG, GatewayConfig } from '../config';
 import { Upstream } from '../upstream/upstream';
 import { KeyCache } from './key-cache';
+import { KeyUsage } from './key-usage';
 import { looksLikeJwt, TokenVerifier } from './token-verifier';
 
 /**
@@ -29,6 +30,7 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
     private readonly upstream: Upstream,
     private readonly events: EventBus,
     private readonly tokens: TokenVerifier,
+    private readonly keyUsage: KeyUsage,
   ) {
     this.cache = new KeyCache(config.KEY_CACHE_MAX, config.KEY_CACHE_TTL_MS);
   }
@@ -59,6 +61,7 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
     const key = cached ? cached.principal : await this.lookup(hash);
     if (!key) return null;
     if (key.expires_at && Date.parse(key.expires_at) <= Date.now()) return null;
+    this.keyUsage.touch(key.key_id);
     return {
       kind: 'api_key',
       user_id: key.user_id,

@@ -9,6 +9,8 @@ import {
   listKeysQuery,
   ListKeysQuery,
   ListPage,
+  rotateKeyBody,
+  RotateKeyBody,
 } from '@cap/contracts';
 import { ZodPipe } from '../validation/zod.pipe';
 import { KeysService } from './keys.service';
@@ -44,5 +46,16 @@ export class KeysController {
     @Param(new ZodPipe(keyIdParam)) params: { id: string },
   ): Promise<ApiKey> {
     return this.keys.revoke(principal, params.id);
+  }
+
+  @Post(':id/rotate')
+  @HttpCode(200)
+  @RequireScopes('keys:write')
+  rotate(
+    @CurrentPrincipal() principal: Principal,
+    @Param(new ZodPipe(keyIdParam)) params: { id: string },
+    @Body(new ZodPipe(rotateKeyBody)) body: RotateKeyBody,
+  ): Promise<ApiKeyWithSecret> {
+    return this.keys.rotate(principal, params.id, body);
   }
 }

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { actorOf, generateApiKey, hashApiKey, lastFour, Principal } from '@cap/auth';
-import { ApiKey, ApiKeyWithSecret, CreateKeyBody, ListKeysQuery, ListPage } from '@cap/contracts';
+import {
+  ApiKey,
+  ApiKeyWithSecret,
+  CreateKeyBody,
+  ListKeysQuery,
+  ListPage,
+  RotateKeyBody,
+} from '@cap/contracts';
 import { BearerPrincipalResolver } from '../auth/principal-resolver.service';
 import { Upstream } from '../upstream/upstream';
 
@@ -39,5 +46,24 @@ export class KeysService {
     });
     this.resolver.evict(key.id);
     return key;
+  }
+
+  /** A new secret, made here like at creation; the previous one lives for the grace period. */
+  async rotate(
+    principal: Principal,
+    keyId: string,
+    body: RotateKeyBody,
+  ): Promise<ApiKeyWithSecret> {
+    const secret = generateApiKey();
+    const key = await this.upstream.projects.call('keys.rotate', {
+      v: 1,
+      actor: actorOf(principal),
+      key_id: keyId,
+      secret_hash: hashApiKey(secret),
+      last4: lastFour(secret),
+      grace_period_seconds: body.grace_period_seconds,
+    });
+    this.resolver.evict(key.id);
+    return { ...key, secret };
   }
 }

@@ -1,12 +1,16 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { actorOf, CurrentPrincipal, Principal, RequireScopes } from '@cap/auth';
 import {
   createProjectBody,
   CreateProjectBody,
+  Deleted,
   ListPage,
   listQuery,
   ListQuery,
   Project,
+  projectIdParam,
+  updateProjectBody,
+  UpdateProjectBody,
 } from '@cap/contracts';
 import { Upstream } from '../upstream/upstream';
 import { ZodPipe } from '../validation/zod.pipe';
@@ -39,6 +43,47 @@ export class ProjectsController {
       v: 1,
       actor: actorOf(principal),
       ...body,
+    });
+  }
+
+  @Get(':id')
+  @RequireScopes('projects:read')
+  get(
+    @CurrentPrincipal() principal: Principal,
+    @Param(new ZodPipe(projectIdParam)) params: { id: string },
+  ): Promise<Project> {
+    return this.upstream.projects.call('projects.get', {
+      v: 1,
+      actor: actorOf(principal),
+      project_id: params.id,
+    });
+  }
+
+  @Patch(':id')
+  @RequireScopes('projects:write')
+  update(
+    @CurrentPrincipal() principal: Principal,
+    @Param(new ZodPipe(projectIdParam)) params: { id: string },
+    @Body(new ZodPipe(updateProjectBody)) body: UpdateProjectBody,
+  ): Promise<Project> {
+    return this.upstream.projects.call('projects.update', {
+      v: 1,
+      actor: actorOf(principal),
+      project_id: params.id,
+      name: body.name,
+    });
+  }
+
+  @Delete(':id')
+  @RequireScopes('projects:write')
+  remove(
+    @CurrentPrincipal() principal: Principal,
+    @Param(new ZodPipe(projectIdParam)) params: { id: string },
+  ): Promise<Deleted> {
+    return this.upstream.projects.call('projects.delete', {
+      v: 1,
+      actor: actorOf(principal),
+      project_id: params.id,
     });
   }
 }

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import {
+  CallHandler,
+  ExecutionContext,
+  HttpStatus,
+  Inject,
+  Injectable,
+  NestInterceptor,
+} from '@nestjs/common';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { from, Observable, throwError } from 'rxjs';
+import { catchError, mergeMap } from 'rxjs/operators';
+import type { Principal } from '@cap/auth';
+import { DomainError } from '@cap/contracts';
+import { errorResponse, PreparedResponse, toDomainError } from '@cap/observability';
+import { CONFIG, GatewayConfig } from '../config';
+import { bucketOf } from '../rate-limit/rate-limit.guard';
+import { isApiRoute } from '../routes';
+import { IdempotencyStore } from './idempotency.store';
+
+const HEADER = 'idempotency-key';
+const PRINTABLE = /^[\x20-\x7e]{1,255}$/;
+
+/**
+ * Outcomes that are not kept: the request did not run (bad input) or may not have finished
+ * (5xx), so the client must be able to retry with the same key.
+ */
+function isKept(status: number, code?: string): boolean {
+  if (status >= 500 || status === 429) return false;
+  return code !== 'invalid_request' && code !== 'invalid_json' && code !== 'payload_too_large';
+}
+
+/**
+ * `Idempotency-Key` on every POST: the first request runs and its response is kept for 24 h;
+ * the same key with the same method, path and body replays it byte for byte with
+ * `Idempotent-Replayed: true`; with other parameters it is `422 idempotency_key_reused`; while
+ * the first still runs, `409 idempotency_key_in_use` with `Retry-After`. Keys are per principal
+ * and shared by every gateway through Redis.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(
+    @Inject(CONFIG) private readonly config: GatewayConfig,
+    private readonly store: IdempotencyStore,
+  ) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    const http = context.switchToHttp();
+    const req = http.getRequest<FastifyRequest & { user?: Principal }>();
+    const raw = req.headers[HEADER];
+    if (req.method !== 'POST' || !isApiRoute(req) || raw === undefined || !req.user) {
+      return next.handle();
+    }
+    const idemKey = Array.isArray(raw) ? raw[0] : raw;
+    if (Array.isArray(raw) || idemKey === undefined || !PRINTABLE.test(idemKey)) {
+      throw new DomainError(
+        'invalid_request',
+        'Idempotency-Key must be one header of 1 to 255 printable ASCII characters.',
+        { param: 'Idempotency-Key' },
+      );
+    }
+    const key =
+      `${this.config.QUEUE_PREFIX}:idem:{${bucketOf(req.user)}}:` +
+      createHash('sha256').update(idemKey).digest('hex');
+    const fingerprint = createHash('sha256')
+      .update(`${req.method} ${req.url}\n${JSON.stringify(req.body ?? null)}`)
+      .digest('hex');
+
+    let begun;
+    try {
+      begun = await this.store.begin(key, fingerprint);
+    } catch (err) {
+      throw new DomainError('service_unavailable', 'Idempotency keys cannot be checked now.', {
+        cause: err,
+      });
+    }
+    const reply = http.getResponse<FastifyReply>();
+    switch (begun.kind) {
+      case 'mismatch':
+        throw new DomainError(
+          'idempotency_key_reused',
+          'This Idempotency-Key was used with another request (method, path or body). ' +
+            'Use a new key for a new request.',
+          { param: 'Idempotency-Key' },
+        );
+      case 'running':
+        void reply.header('retry-after', String(begun.retryAfterSeconds));
+        throw new DomainError(
+          'idempotency_key_in_use',
+          'A request with this Idempotency-Key is still running. Retry after it finishes.',
+          { param: 'Idempotency-Key' },
+        );
+      case 'done':
+        throw new PreparedResponse(begun.status, begun.body, {
+          'content-type': begun.contentType,
+          'idempotent-replayed': 'true',
+        });
+      case 'new':
+        break;
+    }
+
+    const status =
+      (Reflect.getMetadata(HTTP_CODE_METADATA, context.getHandler()) as number | undefined) ??
+      HttpStatus.CREATED;
+    return next.handle().pipe(
+      mergeMap((result: unknown) =>
+        from(
+          this.store
+            .complete(key, fingerprint, status, JSON.stringify(result))
+            .catch(() => this.store.release(key, fingerprint).catch(() => undefined))
+            .then(() => result),
+        ),
+      ),
+      catchError((err: unknown) => {
+        const domain = toDomainError(err);
+        const outcome = errorResponse(domain, String(req.id));
+        const settle = isKept(outcome.status, domain.code)
+          ? this.store.complete(key, fingerprint, outcome.status, JSON.stringify(outcome.body))
+          : this.store.release(key, fingerprint);
+        return from(settle.catch(() => undefined)).pipe(mergeMap(() => throwError(() => err)));
+      }),
+    );
+  }
+}

@@ -1,0 +1,59 @@
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import {
+  actorOf,
+  CurrentPrincipal,
+  generateClientSecret,
+  hashClientSecret,
+  Principal,
+  RequireScopes,
+} from '@cap/auth';
+import {
+  createClientBody,
+  CreateClientBody,
+  ListPage,
+  listQuery,
+  ListQuery,
+  OAuthClient,
+  OAuthClientWithSecret,
+} from '@cap/contracts';
+import { Upstream } from '../upstream/upstream';
+import { ZodPipe } from '../validation/zod.pipe';
+
+/** Third-party apps registered by the calling user. */
+@Controller('v1/oauth/clients')
+export class OAuthClientsController {
+  constructor(private readonly upstream: Upstream) {}
+
+  @Get()
+  @RequireScopes('clients:read')
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query(new ZodPipe(listQuery)) query: ListQuery,
+  ): Promise<ListPage<OAuthClient>> {
+    return this.upstream.identity.call('clients.list', {
+      v: 1,
+      actor: actorOf(principal),
+      ...query,
+    });
+  }
+
+  /** A confidential client's secret is made here, sent on as a hash, and shown once. */
+  @Post()
+  @HttpCode(201)
+  @RequireScopes('clients:write')
+  async create(
+    @CurrentPrincipal() principal: Principal,
+    @Body(new ZodPipe(createClientBody)) body: CreateClientBody,
+  ): Promise<OAuthClientWithSecret> {
+    const secret = body.type === 'confidential' ? generateClientSecret() : undefined;
+    const client = await this.upstream.identity.call('clients.create', {
+      v: 1,
+      actor: actorOf(principal),
+      name: body.name,
+      redirect_uris: body.redirect_uris,
+      type: body.type,
+      ...(secret ? { secret_hash: hashClientSecret(secret) } : {}),
+    });
+    return secret ? { ...client, client_secret: secret } : client;
+  }
+}

@@ -1,0 +1,69 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { actorOf, CurrentPrincipal, Principal, RequireScopes } from '@cap/auth';
+import {
+  createTicketBody,
+  CreateTicketBody,
+  DomainError,
+  ListPage,
+  listQuery,
+  ListQuery,
+  SupportTicket,
+  ticketIdParam,
+} from '@cap/contracts';
+import { RequestIdSigner } from '../request-ids';
+import { Upstream } from '../upstream/upstream';
+import { ZodPipe } from '../validation/zod.pipe';
+
+@Controller('v1/support/tickets')
+export class TicketsController {
+  constructor(
+    private readonly upstream: Upstream,
+    private readonly requestIds: RequestIdSigner,
+  ) {}
+
+  @Get()
+  @RequireScopes('support:read')
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query(new ZodPipe(listQuery)) query: ListQuery,
+  ): Promise<ListPage<SupportTicket>> {
+    return this.upstream.projects.call('tickets.list', {
+      v: 1,
+      actor: actorOf(principal),
+      ...query,
+    });
+  }
+
+  @Get(':id')
+  @RequireScopes('support:read')
+  get(
+    @CurrentPrincipal() principal: Principal,
+    @Param(new ZodPipe(ticketIdParam)) params: { id: string },
+  ): Promise<SupportTicket> {
+    return this.upstream.projects.call('tickets.get', {
+      v: 1,
+      actor: actorOf(principal),
+      ticket_id: params.id,
+    });
+  }
+
+  /** Request ids must be the caller's own: their tags are checked here. */
+  @Post()
+  @HttpCode(201)
+  @RequireScopes('support:write')
+  create(
+    @CurrentPrincipal() principal: Principal,
+    @Body(new ZodPipe(createTicketBody)) body: CreateTicketBody,
+  ): Promise<SupportTicket> {
+    const actor = actorOf(principal);
+    const foreign = body.request_ids.findIndex((id) => !this.requestIds.owns(id, actor.user_id));
+    if (foreign >= 0) {
+      throw new DomainError(
+        'invalid_request',
+        `${body.request_ids[foreign]} is not the id of one of your requests.`,
+        { param: `request_ids.${foreign}` },
+      );
+    }
+    return this.upstream.projects.call('tickets.create', { v: 1, actor, ...body });
+  }
+}
