@@ -61,22 +61,24 @@ export function may(role: MemberRole, action: Action): boolean {
   return ROLE_RULES[action].roles.includes(role);
 }
 
+/** "an owner", "a viewer": how 403 messages name a role. */
+export function withArticle(role: MemberRole): string {
+  return /^[aeiou]/.test(role) ? `an ${role}` : `a ${role}`;
+}
+
 /** Throws `403 forbidden` unless `role` may do `action`. */
 export function assertMay(role: MemberRole, action: Action): void {
   if (!may(role, action)) {
+    const who = withArticle(role).replace(/^a/, 'A');
     throw new DomainError(
       'forbidden',
-      `A ${role} of this project cannot ${ROLE_RULES[action].denied}.`,
+      `${who} of this project cannot ${ROLE_RULES[action].denied}.`,
     );
   }
 }
 
-/**
- * For actions on a key: the `_any` action, or the `_own` one when the key is the actor's.
- * A role that may not even touch its own keys is told so, not that the key is someone else's.
- */
+/** For actions on a key: the `_any` action, or the `_own` one when it is the actor's key. */
 export function assertMayOnKey(role: MemberRole, verb: 'revoke' | 'rotate', own: boolean): void {
   if (may(role, `keys.${verb}_any`)) return;
-  assertMay(role, `keys.${verb}_own`);
-  if (!own) assertMay(role, `keys.${verb}_any`);
+  assertMay(role, own ? `keys.${verb}_own` : `keys.${verb}_any`);
 }
