@@ -11,23 +11,18 @@ import { KeyUsage } from './auth/key-usage';
 import { BearerPrincipalResolver } from './auth/principal-resolver.service';
 import { TokenVerifier } from './auth/token-verifier';
 import { CONFIG, GatewayConfig, LOGGER } from './config';
+import { API_CONTROLLERS } from './controllers';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyStore } from './idempotency/idempotency.store';
-import { KeysController } from './keys/keys.controller';
 import { KeysService } from './keys/keys.service';
-import { MembersController } from './members/members.controller';
-import { OAuthClientsController } from './oauth-clients/oauth-clients.controller';
-import { ProjectsController } from './projects/projects.controller';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { SlidingWindowLimiter } from './rate-limit/sliding-window.limiter';
-import { RegionsController } from './regions/regions.controller';
 import { RegionsService } from './regions/regions.service';
 import { RequestIdSigner } from './request-ids';
-import { TicketsController } from './support/tickets.controller';
+import { buildOpenApi, collectRoutes } from './openapi/openapi.builder';
+import { OPENAPI_DOCUMENT } from './openapi/openapi.tokens';
 import { Upstream } from './upstream/upstream';
-import { UserController } from './user/user.controller';
 import { UsageMetering } from './usage/usage-metering';
-import { UsageController } from './usage/usage.controller';
 import { UsageService } from './usage/usage.service';
 
 /** Commands on this connection fail at once while Redis is away: the gateway answers 503. */
@@ -45,17 +40,7 @@ export class AppModule implements OnApplicationShutdown {
     return {
       module: AppModule,
       imports: [PassportModule.register({ session: false })],
-      controllers: [
-        HealthController,
-        ProjectsController,
-        MembersController,
-        KeysController,
-        TicketsController,
-        OAuthClientsController,
-        RegionsController,
-        UsageController,
-        UserController,
-      ],
+      controllers: [HealthController, ...API_CONTROLLERS],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
@@ -119,6 +104,10 @@ export class AppModule implements OnApplicationShutdown {
             new IdempotencyStore(redis, { runningTtlMs: 60_000, keepMs: 24 * 3_600_000 }),
         },
         KeyUsage,
+        {
+          provide: OPENAPI_DOCUMENT,
+          useFactory: () => buildOpenApi(collectRoutes(API_CONTROLLERS), config.PUBLIC_URL ?? '/'),
+        },
         // Global guards run in this order on every route: who, may they, how often.
         { provide: APP_GUARD, useClass: ApiAuthGuard },
         { provide: APP_GUARD, useClass: ScopesGuard },

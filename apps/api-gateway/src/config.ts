@@ -14,6 +14,8 @@ export const gatewayEnv = baseEnv.extend({
   /** Share of a limit one gateway leases at a time (see SlidingWindowLimiter). */
   RATE_LIMIT_LEASE_FRACTION: z.coerce.number().min(0).max(0.1).default(0.005),
   RATE_LIMIT_LEASE_TTL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  /** Where clients reach this API (the OpenAPI document's server), e.g. https://api.example.com. */
+  PUBLIC_URL: z.url().optional(),
   /** The authorization server whose access tokens this API accepts. */
   OAUTH_ISSUER: z.url().default('http://127.0.0.1:8081'),
   OAUTH_AUDIENCE: z.string().min(1).default('http://127.0.0.1:8080'),

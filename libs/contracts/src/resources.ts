@@ -1,116 +1,161 @@
-/** Wire shapes of the public resources (snake_case, as the API returns them). */
+import { z } from 'zod';
 
-export interface Region {
-  id: string;
-  name: string;
-}
+/**
+ * Wire shapes of the public resources (snake_case, as the API returns them), as zod schemas:
+ * the types below are inferred from them, and the OpenAPI document is generated from them, so
+ * the two cannot drift. Examples are the seed documentation's.
+ */
 
-export interface Project {
-  id: string;
-  name: string;
-  region: string;
-  created_at: string;
-}
+const time = z.string().meta({ format: 'date-time', example: '2026-03-06T12:00:00Z' });
+const nullableTime = time.nullable();
 
-export interface ApiKey {
-  id: string;
-  project_id: string;
-  /** The user the key acts for: its creator. */
-  created_by: string;
-  name: string;
-  /** `sk_live_…` plus the last four characters: enough to recognise a key, not to use it. */
-  redacted: string;
-  scopes: string[];
-  rate_limit: number | null;
-  expires_at: string | null;
-  last_used_at: string | null;
-  revoked_at: string | null;
-  created_at: string;
-}
+export const regionSchema = z
+  .object({ id: z.string(), name: z.string() })
+  .meta({ id: 'Region', example: { id: 'us-east', name: 'US East (Virginia)' } });
+export type Region = z.infer<typeof regionSchema>;
+
+export const projectSchema = z
+  .object({
+    id: z.string().meta({ example: 'prj_789' }),
+    name: z.string(),
+    region: z.string(),
+    created_at: time,
+  })
+  .meta({
+    id: 'Project',
+    example: {
+      id: 'prj_789',
+      name: 'edge-ingest',
+      region: 'us-east',
+      created_at: '2026-03-06T12:00:00Z',
+    },
+  });
+export type Project = z.infer<typeof projectSchema>;
+
+export const apiKeySchema = z
+  .object({
+    id: z.string(),
+    project_id: z.string(),
+    /** The user the key acts for: its creator. */
+    created_by: z.string(),
+    name: z.string(),
+    /** `sk_live_…` plus the last four characters: enough to recognise a key, not to use it. */
+    redacted: z.string().meta({ example: 'sk_live_…Fzq3' }),
+    scopes: z.array(z.string()),
+    rate_limit: z.number().int().nullable(),
+    expires_at: nullableTime,
+    last_used_at: nullableTime,
+    revoked_at: nullableTime,
+    created_at: time,
+  })
+  .meta({ id: 'ApiKey' });
+export type ApiKey = z.infer<typeof apiKeySchema>;
 
 /** Returned once, by the call that created or rotated the key. */
-export interface ApiKeyWithSecret extends ApiKey {
-  secret: string;
-  /** After a rotation: until when the previous secret still works (`null` if it stopped). */
-  previous_secret_expires_at?: string | null;
-}
+export const apiKeyWithSecretSchema = apiKeySchema
+  .extend({
+    secret: z.string().meta({ description: 'Shown once. Store it now.' }),
+    /** After a rotation: until when the previous secret still works (`null` if it stopped). */
+    previous_secret_expires_at: nullableTime.optional(),
+  })
+  .meta({ id: 'ApiKeyWithSecret' });
+export type ApiKeyWithSecret = z.infer<typeof apiKeyWithSecretSchema>;
 
 export const MEMBER_ROLES = ['owner', 'admin', 'developer', 'viewer'] as const;
 export type MemberRole = (typeof MEMBER_ROLES)[number];
 
-export interface Member {
-  user_id: string;
-  email: string;
-  name: string | null;
-  role: MemberRole;
-  created_at: string;
-}
+export const memberSchema = z
+  .object({
+    user_id: z.string(),
+    email: z.string(),
+    name: z.string().nullable(),
+    role: z.enum(MEMBER_ROLES),
+    created_at: time,
+  })
+  .meta({ id: 'Member' });
+export type Member = z.infer<typeof memberSchema>;
 
 /** What a DELETE answers. */
-export interface Deleted {
-  id: string;
-  deleted: true;
-}
+export const deletedSchema = z
+  .object({ id: z.string(), deleted: z.literal(true) })
+  .meta({ id: 'Deleted' });
+export type Deleted = z.infer<typeof deletedSchema>;
 
 export const TICKET_STATUSES = ['open', 'pending', 'closed'] as const;
 export type TicketStatus = (typeof TICKET_STATUSES)[number];
 
-export interface SupportTicket {
-  id: string;
-  subject: string;
-  body: string;
-  status: TicketStatus;
-  /** Requests the ticket is about: ids from the `Request-Id` header of the user's requests. */
-  request_ids: string[];
-  created_at: string;
-  updated_at: string;
-}
+export const supportTicketSchema = z
+  .object({
+    id: z.string(),
+    subject: z.string(),
+    body: z.string(),
+    status: z.enum(TICKET_STATUSES),
+    /** Requests the ticket is about: ids from the `Request-Id` header of the user's requests. */
+    request_ids: z.array(z.string()),
+    created_at: time,
+    updated_at: time,
+  })
+  .meta({ id: 'SupportTicket' });
+export type SupportTicket = z.infer<typeof supportTicketSchema>;
 
-export interface User {
-  id: string;
-  email: string;
-  name: string | null;
-  created_at: string;
-}
+export const userSchema = z
+  .object({ id: z.string(), email: z.string(), name: z.string().nullable(), created_at: time })
+  .meta({ id: 'User' });
+export type User = z.infer<typeof userSchema>;
 
 export interface ListPage<T> {
   data: T[];
   has_more: boolean;
 }
 
+/** The list envelope of every list endpoint. */
+export function listPageSchema<S extends z.ZodType>(item: S, id: string) {
+  return z.object({ data: z.array(item), has_more: z.boolean() }).meta({ id });
+}
+
 export type OAuthClientType = 'confidential' | 'public';
 
 /** A third-party app registered by a user. Its secret is returned once, at creation. */
-export interface OAuthClient {
-  id: string;
-  name: string;
-  type: OAuthClientType;
-  redirect_uris: string[];
-  created_at: string;
-}
+export const oauthClientSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    type: z.enum(['confidential', 'public']),
+    redirect_uris: z.array(z.string()),
+    created_at: time,
+  })
+  .meta({ id: 'OAuthClient' });
+export type OAuthClient = z.infer<typeof oauthClientSchema>;
 
-export interface OAuthClientWithSecret extends OAuthClient {
-  client_secret?: string;
-}
+export const oauthClientWithSecretSchema = oauthClientSchema
+  .extend({ client_secret: z.string().optional() })
+  .meta({ id: 'OAuthClientWithSecret' });
+export type OAuthClientWithSecret = z.infer<typeof oauthClientWithSecretSchema>;
 
-export interface UsageBucket {
-  /** Start of the bucket, RFC 3339. */
-  start: string;
-  requests: number;
-  /** With `group_by`: the key or OAuth client, the endpoint, or the status class. */
-  key?: string;
-  endpoint?: string;
-  status?: string;
-}
+export const usageBucketSchema = z
+  .object({
+    /** Start of the bucket, RFC 3339. */
+    start: time,
+    requests: z.number().int(),
+    /** With `group_by`: the key or OAuth client, the endpoint, or the status class. */
+    key: z.string().optional(),
+    endpoint: z.string().optional(),
+    status: z.string().optional(),
+  })
+  .meta({ id: 'UsageBucket' });
+export type UsageBucket = z.infer<typeof usageBucketSchema>;
 
-export interface UsageReport {
-  project_id: string;
-  granularity: string;
-  start: string;
-  end: string;
-  group_by: string | null;
-  total_requests: number;
-  /** Every request counted before this time is included in the figures. */
-  complete_through: string;
-  data: UsageBucket[];
-}
+export const usageReportSchema = z
+  .object({
+    project_id: z.string(),
+    granularity: z.string(),
+    start: time,
+    end: time,
+    group_by: z.string().nullable(),
+    total_requests: z.number().int(),
+    /** Every request counted before this time is included in the figures. */
+    complete_through: time,
+    data: z.array(usageBucketSchema),
+  })
+  .meta({ id: 'UsageReport' });
+export type UsageReport = z.infer<typeof usageReportSchema>;

@@ -11,7 +11,11 @@ import {
   ListPage,
   rotateKeyBody,
   RotateKeyBody,
+  apiKeySchema,
+  apiKeyWithSecretSchema,
+  listPageSchema,
 } from '@cap/contracts';
+import { ApiDoc } from '../openapi/api-doc.decorator';
 import { ZodPipe } from '../validation/zod.pipe';
 import { KeysService } from './keys.service';
 
@@ -19,6 +23,20 @@ import { KeysService } from './keys.service';
 export class KeysController {
   constructor(private readonly keys: KeysService) {}
 
+  @ApiDoc({
+    summary: 'Issue an API key for a project',
+    description:
+      'The secret is in this response only. A key acts for its creator, is counted and ' +
+      'rate limited in its project, and never gets more scopes than the credential creating it.',
+    body: createKeyBody,
+    bodyExample: { project_id: 'prj_789', name: 'ci', scopes: ['projects:read'] },
+    response: {
+      status: 201,
+      schema: apiKeyWithSecretSchema,
+      description: 'The key, with its secret.',
+    },
+    errors: ['project_not_found', 'forbidden'],
+  })
   @Post()
   @HttpCode(201)
   @RequireScopes('keys:write')
@@ -29,6 +47,17 @@ export class KeysController {
     return this.keys.create(principal, body);
   }
 
+  @ApiDoc({
+    summary: 'List the keys of a project',
+    description: 'Never the secrets: `redacted` shows the prefix and the last four characters.',
+    query: listKeysQuery,
+    response: {
+      status: 200,
+      schema: listPageSchema(apiKeySchema, 'ApiKeyList'),
+      description: 'A page of keys.',
+    },
+    errors: ['project_not_found'],
+  })
   @Get()
   @RequireScopes('keys:read')
   list(
@@ -38,6 +67,13 @@ export class KeysController {
     return this.keys.list(principal, query);
   }
 
+  @ApiDoc({
+    summary: 'Revoke a key now',
+    description: 'Every gateway refuses it within a second.',
+    params: keyIdParam,
+    response: { status: 200, schema: apiKeySchema, description: 'The revoked key.' },
+    errors: ['key_not_found', 'forbidden'],
+  })
   @Post(':id/revoke')
   @HttpCode(200)
   @RequireScopes('keys:write')
@@ -48,6 +84,18 @@ export class KeysController {
     return this.keys.revoke(principal, params.id);
   }
 
+  @ApiDoc({
+    summary: 'Rotate a key: a new secret, the old one working for a grace period',
+    params: keyIdParam,
+    body: rotateKeyBody,
+    bodyExample: { grace_period_seconds: 3600 },
+    response: {
+      status: 200,
+      schema: apiKeyWithSecretSchema,
+      description: 'The key with its new secret.',
+    },
+    errors: ['key_not_found', 'forbidden'],
+  })
   @Post(':id/rotate')
   @HttpCode(200)
   @RequireScopes('keys:write')

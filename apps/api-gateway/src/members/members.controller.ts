@@ -10,14 +10,29 @@ import {
   Member,
   memberParams,
   projectIdParam,
+  listPageSchema,
+  memberSchema,
+  deletedSchema,
 } from '@cap/contracts';
 import { Upstream } from '../upstream/upstream';
+import { ApiDoc } from '../openapi/api-doc.decorator';
 import { ZodPipe } from '../validation/zod.pipe';
 
 @Controller('v1/projects/:id/members')
 export class MembersController {
   constructor(private readonly upstream: Upstream) {}
 
+  @ApiDoc({
+    summary: 'List the members of a project, with their roles',
+    params: projectIdParam,
+    query: listQuery,
+    response: {
+      status: 200,
+      schema: listPageSchema(memberSchema, 'MemberList'),
+      description: 'A page of members.',
+    },
+    errors: ['project_not_found'],
+  })
   @Get()
   @RequireScopes('members:read')
   list(
@@ -33,6 +48,15 @@ export class MembersController {
     });
   }
 
+  @ApiDoc({
+    summary: 'Add an existing user to a project by email',
+    description: 'Owners and admins; only owners may add owners.',
+    params: projectIdParam,
+    body: addMemberBody,
+    bodyExample: { email: 'dev@example.com', role: 'developer' },
+    response: { status: 201, schema: memberSchema, description: 'The new member.' },
+    errors: ['project_not_found', 'user_not_found', 'forbidden', 'conflict'],
+  })
   @Post()
   @HttpCode(201)
   @RequireScopes('members:write')
@@ -49,6 +73,15 @@ export class MembersController {
     });
   }
 
+  @ApiDoc({
+    summary: 'Remove a member from a project',
+    description:
+      'Owners and admins; only owners may remove owners; anyone may leave. The last owner ' +
+      "cannot be removed. The member's keys for the project stop working at once.",
+    params: memberParams,
+    response: { status: 200, schema: deletedSchema, description: 'The member is removed.' },
+    errors: ['project_not_found', 'not_found', 'forbidden', 'conflict'],
+  })
   @Delete(':user_id')
   @RequireScopes('members:write')
   remove(

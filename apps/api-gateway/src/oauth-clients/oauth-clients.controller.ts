@@ -15,8 +15,12 @@ import {
   ListQuery,
   OAuthClient,
   OAuthClientWithSecret,
+  listPageSchema,
+  oauthClientSchema,
+  oauthClientWithSecretSchema,
 } from '@cap/contracts';
 import { Upstream } from '../upstream/upstream';
+import { ApiDoc } from '../openapi/api-doc.decorator';
 import { ZodPipe } from '../validation/zod.pipe';
 
 /** Third-party apps registered by the calling user. */
@@ -24,6 +28,15 @@ import { ZodPipe } from '../validation/zod.pipe';
 export class OAuthClientsController {
   constructor(private readonly upstream: Upstream) {}
 
+  @ApiDoc({
+    summary: 'List the third-party apps you registered',
+    query: listQuery,
+    response: {
+      status: 200,
+      schema: listPageSchema(oauthClientSchema, 'OAuthClientList'),
+      description: 'A page of OAuth clients.',
+    },
+  })
   @Get()
   @RequireScopes('clients:read')
   list(
@@ -37,6 +50,19 @@ export class OAuthClientsController {
     });
   }
 
+  @ApiDoc({
+    summary: 'Register a third-party app (OAuth client)',
+    description:
+      'Redirect URIs must be https (http only on loopback), exact, with no wildcard or ' +
+      "fragment. A confidential client's secret is in this response only.",
+    body: createClientBody,
+    bodyExample: { name: 'My app', redirect_uris: ['https://app.example.com/callback'] },
+    response: {
+      status: 201,
+      schema: oauthClientWithSecretSchema,
+      description: 'The client, with its secret if confidential.',
+    },
+  })
   /** A confidential client's secret is made here, sent on as a hash, and shown once. */
   @Post()
   @HttpCode(201)

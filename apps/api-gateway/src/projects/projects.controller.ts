@@ -11,14 +11,46 @@ import {
   projectIdParam,
   updateProjectBody,
   UpdateProjectBody,
+  deletedSchema,
+  listPageSchema,
+  projectSchema,
 } from '@cap/contracts';
 import { Upstream } from '../upstream/upstream';
+import { ApiDoc } from '../openapi/api-doc.decorator';
 import { ZodPipe } from '../validation/zod.pipe';
 
 @Controller('v1/projects')
 export class ProjectsController {
   constructor(private readonly upstream: Upstream) {}
 
+  @ApiDoc({
+    summary: 'List projects visible to the caller',
+    description: 'Newest first. A key sees the projects of the user who created it.',
+    query: listQuery,
+    response: {
+      status: 200,
+      schema: listPageSchema(projectSchema, 'ProjectList'),
+      description: 'A page of projects.',
+      // The seed's example, with the fields every list and project also carry.
+      example: {
+        data: [
+          {
+            id: 'prj_123',
+            name: 'edge-ingest',
+            region: 'us-east',
+            created_at: '2026-03-06T12:00:00Z',
+          },
+          {
+            id: 'prj_456',
+            name: 'analytics',
+            region: 'eu-central',
+            created_at: '2026-03-05T09:30:00Z',
+          },
+        ],
+        has_more: false,
+      },
+    },
+  })
   @Get()
   @RequireScopes('projects:read')
   list(
@@ -32,6 +64,24 @@ export class ProjectsController {
     });
   }
 
+  @ApiDoc({
+    summary: 'Create a project with a name and a region',
+    description: 'The caller becomes its owner. `region` is one of GET /v1/regions.',
+    body: createProjectBody,
+    bodyExample: { name: 'edge-ingest', region: 'us-east' },
+    response: {
+      status: 201,
+      schema: projectSchema,
+      description: 'The new project.',
+      example: {
+        id: 'prj_789',
+        name: 'edge-ingest',
+        region: 'us-east',
+        created_at: '2026-03-06T12:00:00Z',
+      },
+    },
+    errors: ['forbidden'],
+  })
   @Post()
   @HttpCode(201)
   @RequireScopes('projects:write')
@@ -46,6 +96,12 @@ export class ProjectsController {
     });
   }
 
+  @ApiDoc({
+    summary: 'Read a project',
+    params: projectIdParam,
+    response: { status: 200, schema: projectSchema, description: 'The project.' },
+    errors: ['project_not_found'],
+  })
   @Get(':id')
   @RequireScopes('projects:read')
   get(
@@ -59,6 +115,15 @@ export class ProjectsController {
     });
   }
 
+  @ApiDoc({
+    summary: 'Rename a project',
+    description: 'Owners and admins only.',
+    params: projectIdParam,
+    body: updateProjectBody,
+    bodyExample: { name: 'edge-ingest-eu' },
+    response: { status: 200, schema: projectSchema, description: 'The renamed project.' },
+    errors: ['project_not_found', 'forbidden'],
+  })
   @Patch(':id')
   @RequireScopes('projects:write')
   update(
@@ -74,6 +139,15 @@ export class ProjectsController {
     });
   }
 
+  @ApiDoc({
+    summary: 'Delete a project',
+    description:
+      'Owners only. Revokes every key of the project at once; its usage stays readable by ' +
+      'its former members for 30 days.',
+    params: projectIdParam,
+    response: { status: 200, schema: deletedSchema, description: 'The project is deleted.' },
+    errors: ['project_not_found', 'forbidden'],
+  })
   @Delete(':id')
   @RequireScopes('projects:write')
   remove(

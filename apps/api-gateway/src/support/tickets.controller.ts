@@ -9,9 +9,12 @@ import {
   ListQuery,
   SupportTicket,
   ticketIdParam,
+  listPageSchema,
+  supportTicketSchema,
 } from '@cap/contracts';
 import { RequestIdSigner } from '../request-ids';
 import { Upstream } from '../upstream/upstream';
+import { ApiDoc } from '../openapi/api-doc.decorator';
 import { ZodPipe } from '../validation/zod.pipe';
 
 @Controller('v1/support/tickets')
@@ -21,6 +24,15 @@ export class TicketsController {
     private readonly requestIds: RequestIdSigner,
   ) {}
 
+  @ApiDoc({
+    summary: 'List your support tickets',
+    query: listQuery,
+    response: {
+      status: 200,
+      schema: listPageSchema(supportTicketSchema, 'SupportTicketList'),
+      description: 'A page of tickets, newest first.',
+    },
+  })
   @Get()
   @RequireScopes('support:read')
   list(
@@ -34,6 +46,12 @@ export class TicketsController {
     });
   }
 
+  @ApiDoc({
+    summary: 'Read one of your support tickets',
+    params: ticketIdParam,
+    response: { status: 200, schema: supportTicketSchema, description: 'The ticket.' },
+    errors: ['not_found'],
+  })
   @Get(':id')
   @RequireScopes('support:read')
   get(
@@ -47,6 +65,17 @@ export class TicketsController {
     });
   }
 
+  @ApiDoc({
+    summary: 'Open a support ticket',
+    description: 'Attach the `Request-Id` of requests you are asking about; they must be yours.',
+    body: createTicketBody,
+    bodyExample: {
+      subject: 'Unexpected 503',
+      body: 'This request failed twice.',
+      request_ids: ['req_3fQ9aZ8vY8qW8k9fFzq3'],
+    },
+    response: { status: 201, schema: supportTicketSchema, description: 'The new ticket.' },
+  })
   /** Request ids must be the caller's own: their tags are checked here. */
   @Post()
   @HttpCode(201)
