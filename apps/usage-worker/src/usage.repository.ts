@@ -71,11 +71,15 @@ export class UsageRepository {
       DELETE FROM usage_batches WHERE received_at < now() - make_interval(days => ${days})`;
   }
 
-  /** Whether `userId` may read `projectId`'s usage (read from projects-service's tables). */
+  /**
+   * Whether `userId` may read `projectId`'s usage (read from projects-service's tables): a
+   * member of a live project, or of one deleted less than 30 days ago.
+   */
   async isMember(projectId: string, userId: string): Promise<boolean> {
     const rows = await this.db.client.$queryRaw<unknown[]>`
       SELECT 1 FROM memberships m JOIN projects p ON p.id = m.project_id
-      WHERE m.project_id = ${projectId} AND m.user_id = ${userId} AND p.deleted_at IS NULL`;
+      WHERE m.project_id = ${projectId} AND m.user_id = ${userId}
+        AND (p.deleted_at IS NULL OR p.deleted_at > now() - interval '30 days')`;
     return rows.length > 0;
   }
 

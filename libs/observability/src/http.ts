@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { newId } from '@cap/contracts';
+import { DomainError, newId } from '@cap/contracts';
 
 /**
  * Fastify options shared by every app: request ids, body limit. Fastify's own logger stays off
@@ -45,4 +45,20 @@ export function installHttpContract(fastify: FastifyInstance, logger: Logger): v
   });
   // Only JSON bodies are accepted: without this, text/plain would reach validation as a string.
   fastify.removeContentTypeParser('text/plain');
+  // JSON must be valid UTF-8: Fastify's parser would silently turn bad bytes into U+FFFD.
+  // Prototype-poisoning keys (__proto__, constructor.prototype) are refused with 400.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    let text: string;
+    try {
+      text = UTF8.decode(body as Buffer);
+    } catch {
+      done(new DomainError('invalid_json', 'The request body is not valid UTF-8.'), undefined);
+      return;
+    }
+    parseJson(req, text, done);
+  });
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
