@@ -2,3 +2,4 @@ export * from './prisma';
 export * from './migrate';
 export * from './embedded';
 export * from './database';
+export * from './scratch-database';

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 // Test helpers only: libs/testing is not a runtime dependency of libs/db.
-import { createTestDatabase, TestDatabase } from '@cap/testing';
+import { createScratchDatabase, ScratchDatabase as TestDatabase } from './scratch-database';
+
+// libs/db cannot use libs/testing (which is built on it): the same helper, from here.
+const createTestDatabase = (options: { migrated?: boolean } = {}) =>
+  createScratchDatabase(
+    process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
+    options,
+  );
 import { migrate, MIGRATIONS_DIR } from './migrate';
 
 // The migration runner against the real Postgres, each scenario on a fresh, empty database.

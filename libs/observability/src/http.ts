@@ -57,7 +57,7 @@ export function installHttpContract(fastify: FastifyInstance, logger: Logger): v
       done(new DomainError('invalid_json', 'The request body is not valid UTF-8.'), undefined);
       return;
     }
-    parseJson(req, text, done);
+    void parseJson(req, text, done);
   });
 }
 
