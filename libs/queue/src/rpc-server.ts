@@ -15,10 +15,27 @@ export interface RpcServerOptions {
   onUnexpectedError?: (err: unknown, job: { name: string; id?: string }) => void;
 }
 
+/** The options every app derives from its config: queue prefix, Redis, an error logger. */
+export function rpcServerOptions(
+  queue: string,
+  config: { QUEUE_PREFIX: string; REDIS_URL: string },
+  logger: { error: (obj: object, msg: string) => void },
+  concurrency?: number,
+): RpcServerOptions {
+  return {
+    queue,
+    prefix: config.QUEUE_PREFIX,
+    redisUrl: config.REDIS_URL,
+    concurrency,
+    onUnexpectedError: (err, job) => logger.error({ err, job }, 'job failed'),
+  };
+}
+
 /**
  * Serves the jobs of one queue. Domain errors are returned as values so that BullMQ neither
  * retries them nor logs them as failures; anything else becomes `internal_error` with no
- * detail crossing the queue.
+ * detail crossing the queue. As a Nest provider (an app's subclass), it starts with the app
+ * and finishes its running jobs when the app stops.
  */
 export class RpcServer<J extends JobMap> {
   private worker?: Worker;
@@ -64,5 +81,13 @@ export class RpcServer<J extends JobMap> {
   /** Stops taking jobs and waits for the running ones to finish. */
   async close(): Promise<void> {
     await this.worker?.close();
+  }
+
+  onApplicationBootstrap(): Promise<void> {
+    return this.start();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
   }
 }

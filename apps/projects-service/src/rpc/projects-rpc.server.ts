@@ -1,7 +1,7 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { ProjectsJobs, QUEUES } from '@cap/contracts';
-import { RpcServer } from '@cap/queue';
+import { RpcServer, rpcServerOptions } from '@cap/queue';
 import { CONFIG, ProjectsServiceConfig } from '../config';
 import { KeysService } from '../keys/keys.service';
 import { MembersService } from '../members/members.service';
@@ -12,9 +12,7 @@ import { LOGGER } from '../tokens';
 
 /** Serves the `projects` queue: the gateway's and the admin CLI's commands and queries. */
 @Injectable()
-export class ProjectsRpcServer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly server: RpcServer<ProjectsJobs>;
-
+export class ProjectsRpcServer extends RpcServer<ProjectsJobs> {
   constructor(
     @Inject(CONFIG) config: ProjectsServiceConfig,
     @Inject(LOGGER) logger: Logger,
@@ -24,48 +22,27 @@ export class ProjectsRpcServer implements OnApplicationBootstrap, OnApplicationS
     tickets: TicketsService,
     regions: RegionsRepository,
   ) {
-    this.server = new RpcServer<ProjectsJobs>(
-      {
-        queue: QUEUES.projects,
-        prefix: config.QUEUE_PREFIX,
-        redisUrl: config.REDIS_URL,
-        concurrency: config.RPC_CONCURRENCY,
-        onUnexpectedError: (err, job) => logger.error({ err, job }, 'job failed'),
-      },
-      {
-        'regions.list': () => regions.listAvailable(),
-        'projects.list': (p) => projects.list(p),
-        'projects.create': (p) => projects.create(p),
-        'projects.get': (p) => projects.get(p),
-        'projects.update': (p) => projects.update(p),
-        'projects.delete': (p) => projects.delete(p),
-        'members.list': (p) => members.list(p),
-        'members.add': (p) => members.add(p),
-        'members.remove': (p) => members.remove(p),
-        'keys.create': (p) => keys.create(p),
-        'keys.list': (p) => keys.list(p),
-        'keys.revoke': (p) => keys.revoke(p),
-        'keys.rotate': (p) => keys.rotate(p),
-        'keys.touch': (p) => keys.touch(p),
-        'keys.authenticate': (p) => keys.authenticate(p),
-        'tickets.create': (p) => tickets.create(p),
-        'tickets.list': (p) => tickets.list(p),
-        'tickets.get': (p) => tickets.get(p),
-        'admin.keys.create': (p) => keys.adminCreate(p),
-        'admin.keys.revoke': (p) => keys.adminRevoke(p),
-      },
-    );
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    await this.server.start();
-  }
-
-  get running(): boolean {
-    return this.server.running;
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.server.close();
+    super(rpcServerOptions(QUEUES.projects, config, logger, config.RPC_CONCURRENCY), {
+      'regions.list': () => regions.listAvailable(),
+      'projects.list': (p) => projects.list(p),
+      'projects.create': (p) => projects.create(p),
+      'projects.get': (p) => projects.get(p),
+      'projects.update': (p) => projects.update(p),
+      'projects.delete': (p) => projects.delete(p),
+      'members.list': (p) => members.list(p),
+      'members.add': (p) => members.add(p),
+      'members.remove': (p) => members.remove(p),
+      'keys.create': (p) => keys.create(p),
+      'keys.list': (p) => keys.list(p),
+      'keys.revoke': (p) => keys.revoke(p),
+      'keys.rotate': (p) => keys.rotate(p),
+      'keys.touch': (p) => keys.touch(p),
+      'keys.authenticate': (p) => keys.authenticate(p),
+      'tickets.create': (p) => tickets.create(p),
+      'tickets.list': (p) => tickets.list(p),
+      'tickets.get': (p) => tickets.get(p),
+      'admin.keys.create': (p) => keys.adminCreate(p),
+      'admin.keys.revoke': (p) => keys.adminRevoke(p),
+    });
   }
 }
