@@ -1,12 +1,12 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BearerStrategy, PRINCIPAL_RESOLVER, ScopesGuard } from '@cap/auth';
+import { BearerStrategy, PRINCIPAL_RESOLVER } from '@cap/auth';
 import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
 import { EventBus, pingRedis } from '@cap/queue';
-import { ApiAuthGuard } from './auth/api-auth.guard';
+import { ApiGuard } from './auth/api.guard';
 import { KeyUsage } from './auth/key-usage';
 import { BearerPrincipalResolver } from './auth/principal-resolver.service';
 import { TokenVerifier } from './auth/token-verifier';
@@ -15,7 +15,6 @@ import { API_CONTROLLERS } from './controllers';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyStore } from './idempotency/idempotency.store';
 import { KeysService } from './keys/keys.service';
-import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { SlidingWindowLimiter } from './rate-limit/sliding-window.limiter';
 import { RegionsService } from './regions/regions.service';
 import { RequestIdSigner } from './request-ids';
@@ -108,12 +107,10 @@ export class AppModule implements OnApplicationShutdown {
           provide: OPENAPI_DOCUMENT,
           useFactory: () => buildOpenApi(collectRoutes(API_CONTROLLERS), config.PUBLIC_URL ?? '/'),
         },
-        // Global guards run in this order on every route: who, may they, how often.
-        { provide: APP_GUARD, useClass: ApiAuthGuard },
-        { provide: APP_GUARD, useClass: ScopesGuard },
-        { provide: APP_GUARD, useClass: RateLimitGuard },
-        // Then, for POSTs with an Idempotency-Key, run once and replay.
-        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        // Every /v1 route: who is calling, may they, how often.
+        { provide: APP_GUARD, useClass: ApiGuard },
+        // POST routes carry @Idempotent(): run once and replay per Idempotency-Key.
+        IdempotencyInterceptor,
         RegionsService,
         KeysService,
         UsageService,

@@ -1,25 +1,42 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, hash, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { isId, randomBase62 } from '@cap/contracts';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const RANDOM = 12;
 const TAG = 8;
+const RANDOM_PART = /^[0-9A-Za-z]{12}$/;
 
 /**
- * Request ids of authenticated requests carry a tag (a truncated HMAC of their random part and
- * the user id), so a user can later prove a request id is theirs — a support ticket about it —
- * with nothing stored per request. `req_` + 12 random + 8 tag characters, like any request id.
+ * Request ids of authenticated requests carry a tag, so a user can later prove a request id is
+ * theirs — a support ticket about it — with nothing stored per request: `req_` + 12 random +
+ * 8 tag characters, like any request id.
+ *
+ * The tag is SHA-256(userKey ‖ random), userKey = HMAC(secret, user id) cached per user: one
+ * short one-shot hash per request instead of an HMAC (which costs ten times more on this path).
+ * Length extension cannot forge a tag: the random part has a fixed length and alphabet, so no
+ * extended message is ever checked.
  */
 export class RequestIdSigner {
-  private readonly key: Buffer;
+  private readonly secret: Buffer;
+  private readonly userKeys = new LRUCache<string, string>({ max: 100_000 });
 
   /** `secret` must be shared by every gateway replica; without one, ids verify per process. */
   constructor(secret?: string) {
-    this.key = secret ? Buffer.from(secret, 'utf8') : randomBytes(32);
+    this.secret = secret ? Buffer.from(secret, 'utf8') : randomBytes(32);
+  }
+
+  private userKey(userId: string): string {
+    let key = this.userKeys.get(userId);
+    if (!key) {
+      key = createHmac('sha256', this.secret).update(userId).digest('hex');
+      this.userKeys.set(userId, key);
+    }
+    return key;
   }
 
   private tag(random: string, userId: string): string {
-    const mac = createHmac('sha256', this.key).update(`${random}\u0000${userId}`).digest();
+    const mac = hash('sha256', this.userKey(userId) + random, 'buffer') as unknown as Buffer;
     let out = '';
     for (let i = 0; i < TAG; i++) out += BASE62[mac[i] % 62];
     return out;
@@ -33,6 +50,7 @@ export class RequestIdSigner {
   owns(requestId: string, userId: string): boolean {
     if (!isId('request', requestId) || requestId.length !== 4 + RANDOM + TAG) return false;
     const random = requestId.slice(4, 4 + RANDOM);
+    if (!RANDOM_PART.test(random)) return false;
     return this.tag(random, userId) === requestId.slice(4 + RANDOM);
   }
 }

@@ -1,10 +1,4 @@
-import {
-  CanActivate,
-  createParamDecorator,
-  ExecutionContext,
-  Injectable,
-  SetMetadata,
-} from '@nestjs/common';
+import { createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { DomainError, Scope } from '@cap/contracts';
@@ -32,37 +26,32 @@ const PUBLIC_KEY = 'cap:public';
 /** A route anyone may call, with no credential. */
 export const Public = () => SetMetadata(PUBLIC_KEY, true);
 
-export function isPublic(reflector: Reflector, context: ExecutionContext): boolean {
-  return (
-    reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]) === true
-  );
-}
-
 /** The scopes a route needs; a credential must carry every one of them. */
 export const RequireScopes = (...scopes: Scope[]) => SetMetadata(SCOPES_KEY, scopes);
 
-@Injectable()
-export class ScopesGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector) {}
+/** What a route declares about access: read once per route, not per request. */
+export interface RouteAccess {
+  public: boolean;
+  scopes: readonly string[];
+}
 
-  canActivate(context: ExecutionContext): boolean {
-    const required = this.reflector.getAllAndOverride<Scope[] | undefined>(SCOPES_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (!required?.length) return true;
-    const principal = context.switchToHttp().getRequest<{ user?: Principal }>().user;
-    const missing = required.filter((s) => !principal?.scopes.includes(s));
-    if (missing.length) {
-      throw new DomainError(
-        'insufficient_scope',
-        `This credential lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}.`,
-      );
-    }
-    return true;
+export function routeAccess(reflector: Reflector, context: ExecutionContext): RouteAccess {
+  const targets = [context.getHandler(), context.getClass()];
+  return {
+    public: reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, targets) === true,
+    scopes: reflector.getAllAndOverride<Scope[] | undefined>(SCOPES_KEY, targets) ?? [],
+  };
+}
+
+/** `403 insufficient_scope` unless the principal carries every required scope. */
+export function assertScopes(principal: Principal, required: readonly string[]): void {
+  if (required.length === 0) return;
+  const missing = required.filter((s) => !principal.scopes.includes(s));
+  if (missing.length) {
+    throw new DomainError(
+      'insufficient_scope',
+      `This credential lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}.`,
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createRemoteJWKSet, errors, JWTPayload, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
@@ -58,7 +58,7 @@ export class TokenVerifier {
   }
 
   async verify(token: string): Promise<OAuthPrincipal> {
-    const hash = createHash('sha256').update(token).digest('hex');
+    const hash = digest('sha256', token, 'hex');
     const cached = this.verified.get(hash);
     if (cached) {
       if (cached.expires_at * 1000 <= Date.now()) {

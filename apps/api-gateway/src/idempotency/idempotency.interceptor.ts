@@ -15,7 +15,7 @@ import type { Principal } from '@cap/auth';
 import { DomainError } from '@cap/contracts';
 import { errorResponse, PreparedResponse, toDomainError } from '@cap/observability';
 import { CONFIG, GatewayConfig } from '../config';
-import { bucketOf } from '../rate-limit/rate-limit.guard';
+import { bucketOf } from '../rate-limit/rate-limit-headers';
 import { isApiRoute } from '../routes';
 import { IdempotencyStore } from './idempotency.store';
 

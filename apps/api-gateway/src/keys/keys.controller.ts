@@ -16,6 +16,7 @@ import {
   listPageSchema,
 } from '@cap/contracts';
 import { ApiDoc } from '../openapi/api-doc.decorator';
+import { Idempotent } from '../idempotency/idempotent.decorator';
 import { ZodPipe } from '../validation/zod.pipe';
 import { KeysService } from './keys.service';
 
@@ -38,6 +39,7 @@ export class KeysController {
     errors: ['project_not_found', 'forbidden'],
   })
   @Post()
+  @Idempotent()
   @HttpCode(201)
   @RequireScopes('keys:write')
   create(
@@ -75,6 +77,7 @@ export class KeysController {
     errors: ['key_not_found', 'forbidden'],
   })
   @Post(':id/revoke')
+  @Idempotent()
   @HttpCode(200)
   @RequireScopes('keys:write')
   revoke(
@@ -97,6 +100,7 @@ export class KeysController {
     errors: ['key_not_found', 'forbidden'],
   })
   @Post(':id/rotate')
+  @Idempotent()
   @HttpCode(200)
   @RequireScopes('keys:write')
   rotate(

@@ -16,6 +16,7 @@ import {
 } from '@cap/contracts';
 import { Upstream } from '../upstream/upstream';
 import { ApiDoc } from '../openapi/api-doc.decorator';
+import { Idempotent } from '../idempotency/idempotent.decorator';
 import { ZodPipe } from '../validation/zod.pipe';
 
 @Controller('v1/projects/:id/members')
@@ -58,6 +59,7 @@ export class MembersController {
     errors: ['project_not_found', 'user_not_found', 'forbidden', 'conflict'],
   })
   @Post()
+  @Idempotent()
   @HttpCode(201)
   @RequireScopes('members:write')
   add(

@@ -21,6 +21,7 @@ import {
 } from '@cap/contracts';
 import { Upstream } from '../upstream/upstream';
 import { ApiDoc } from '../openapi/api-doc.decorator';
+import { Idempotent } from '../idempotency/idempotent.decorator';
 import { ZodPipe } from '../validation/zod.pipe';
 
 /** Third-party apps registered by the calling user. */
@@ -65,6 +66,7 @@ export class OAuthClientsController {
   })
   /** A confidential client's secret is made here, sent on as a hash, and shown once. */
   @Post()
+  @Idempotent()
   @HttpCode(201)
   @RequireScopes('clients:write')
   async create(

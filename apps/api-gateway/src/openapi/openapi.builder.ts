@@ -2,6 +2,7 @@ import { RequestMethod, Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { z } from 'zod';
 import { ErrorCode, ERROR_CODES, httpStatusOf } from '@cap/contracts';
+import { IDEMPOTENT } from '../idempotency/idempotent.decorator';
 import { API_DOC, RouteDoc } from './api-doc.decorator';
 
 type Json = Record<string, unknown>;
@@ -35,6 +36,9 @@ export function collectRoutes(controllers: Type<unknown>[]): DocumentedRoute[] {
       const doc = Reflect.getMetadata(API_DOC, handler) as RouteDoc | undefined;
       const verb = RequestMethod[method];
       if (!doc) throw new Error(`${verb} ${path} (${controller.name}.${name}) has no @ApiDoc`);
+      if (verb === 'POST' && Reflect.getMetadata(IDEMPOTENT, handler) !== true) {
+        throw new Error(`POST ${path} (${controller.name}.${name}) is not @Idempotent()`);
+      }
       routes.push({
         method: verb,
         path,

@@ -17,6 +17,7 @@ import {
 } from '@cap/contracts';
 import { Upstream } from '../upstream/upstream';
 import { ApiDoc } from '../openapi/api-doc.decorator';
+import { Idempotent } from '../idempotency/idempotent.decorator';
 import { ZodPipe } from '../validation/zod.pipe';
 
 @Controller('v1/projects')
@@ -83,6 +84,7 @@ export class ProjectsController {
     errors: ['forbidden'],
   })
   @Post()
+  @Idempotent()
   @HttpCode(201)
   @RequireScopes('projects:write')
   create(

@@ -15,6 +15,7 @@ import {
 import { RequestIdSigner } from '../request-ids';
 import { Upstream } from '../upstream/upstream';
 import { ApiDoc } from '../openapi/api-doc.decorator';
+import { Idempotent } from '../idempotency/idempotent.decorator';
 import { ZodPipe } from '../validation/zod.pipe';
 
 @Controller('v1/support/tickets')
@@ -78,6 +79,7 @@ export class TicketsController {
   })
   /** Request ids must be the caller's own: their tags are checked here. */
   @Post()
+  @Idempotent()
   @HttpCode(201)
   @RequireScopes('support:write')
   create(
