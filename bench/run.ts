@@ -88,9 +88,11 @@ async function startBare(body: string): Promise<{ url: string; child: ChildProce
 
 async function main(): Promise<void> {
   process.stderr.write('bench: starting the platform…\n');
+  // OAuth clients have no per-client limit yet: the default is raised so the OAuth route
+  // measures the cost of limiting, not 429s (the API key gets its own high limit below).
   const platform = await TestPlatform.start(
     ['projects-service', 'auth-server', 'usage-worker', 'api-gateway'],
-    { LOG_LEVEL: 'warn' },
+    { LOG_LEVEL: 'warn', RATE_LIMIT_DEFAULT: '100000000' },
   );
   let bare: { url: string; child: ChildProcess } | undefined;
   try {
@@ -111,6 +113,29 @@ async function main(): Promise<void> {
     const benchKey = (await created.json()) as { id: string; secret: string };
     const auth = { Authorization: `Bearer ${benchKey.secret}` };
     const regionsBody = await (await fetch(`${gw}/v1/regions`, { headers: auth })).text();
+
+    // An OAuth access token (client credentials) for the same route.
+    const client = await platform.admin<{ id: string; client_secret: string }>([
+      'create-client',
+      '--owner',
+      tenant.email,
+      '--name',
+      'bench',
+      '--redirect-uri',
+      'https://bench.example/callback',
+    ]);
+    const tokenRes = await fetch(`${platform.url('auth-server')}/oauth/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: client.id,
+        client_secret: client.client_secret,
+        scope: 'projects:read',
+      }).toString(),
+    });
+    if (tokenRes.status !== 200) throw new Error(`no OAuth token: ${await tokenRes.text()}`);
+    const accessToken = ((await tokenRes.json()) as { access_token: string }).access_token;
     bare = await startBare(regionsBody);
     const bareChild = bare.child;
 
@@ -130,6 +155,13 @@ async function main(): Promise<void> {
         headers: auth,
         pids: () => [gwPid()],
         metered: true,
+      },
+      {
+        name: 'GET /v1/regions (OAuth access token)',
+        url: `${gw}/v1/regions`,
+        headers: { Authorization: `Bearer ${accessToken}` },
+        pids: () => [gwPid()],
+        metered: false,
       },
       {
         name: 'GET /v1/projects (API key, via queue)',
@@ -232,7 +264,13 @@ async function main(): Promise<void> {
       `generator saw ${exactRun['2xx']} 2xx and ${exactRun.non2xx} other responses ` +
       `(ratio ${(counted / sent).toFixed(3)}${exact ? ', exact' : ', MISMATCH'}); ` +
       `complete_through trailed real time by at most ${(maxLagMs / 1000).toFixed(1)} s under load`;
-    process.stdout.write(`\n${table}\n\n${usageLine}\n`);
+    const rpsOf = (name: string) => rows.find((r) => r.route === name)?.rps ?? 0;
+    const oauthLine =
+      `OAuth-token request vs API-key request: ` +
+      (rpsOf('GET /v1/regions (OAuth access token)') / rpsOf('GET /v1/regions (API key)')).toFixed(
+        3,
+      );
+    process.stdout.write(`\n${table}\n\n${oauthLine}\n${usageLine}\n`);
 
     const dir = resolve(REPO_ROOT, 'bench/results');
     await mkdir(dir, { recursive: true });
