@@ -276,12 +276,18 @@ async function main(): Promise<void> {
     await mkdir(dir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const meta = {
+      at: new Date().toISOString(),
       rounds: env.BENCH_ROUNDS,
       duration_s: env.BENCH_DURATION_S,
       connections: env.BENCH_CONNECTIONS,
     };
-    await writeFile(resolve(dir, `${stamp}.json`), JSON.stringify({ meta, rows }, null, 2));
-    await writeFile(resolve(dir, 'latest.md'), `${JSON.stringify(meta)}\n\n${table}\n`);
+    const check = { sent, counted, exact, complete_through_max_lag_ms: maxLagMs };
+    await writeFile(resolve(dir, `${stamp}.json`), JSON.stringify({ meta, rows, check }, null, 2));
+    await writeFile(
+      resolve(dir, 'latest.md'),
+      `${JSON.stringify(meta)}\n\n${table}\n\n${oauthLine}\n${usageLine}\n`,
+    );
+    if (!exact) process.exitCode = 1;
   } finally {
     bare?.child.kill('SIGTERM');
     await platform.stop();
