@@ -5,3 +5,7 @@ export * from './processes';
 export * from './platform';
 export * from './browser';
 export * from './restart';
+export * from './api';
+export * from './oauth';
+export * from './db-snapshot';
+export * from './role-table';
