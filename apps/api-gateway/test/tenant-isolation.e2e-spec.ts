@@ -1,0 +1,622 @@
+/**
+ * Tenant isolation, generated from the route table: every operation of the gateway's own
+ * OpenAPI document (GET /v1/openapi.json) is tried by a second user, with their API key and with
+ * an OAuth access token (authorization code + PKCE through the auth-server, every scope), on the
+ * first user's resources. Each attempt must be 404 — never 403, never 2xx — and leave the
+ * database exactly as it was; lists must never show the first user's data. Then the second user
+ * joins the first's project as a viewer, then as a developer, and every action on the project
+ * and its keys gets what projects-service's role table (roles.ts) says: 403 and no change where
+ * the role may not, success where it may. A route added to the API without a case here fails
+ * the coverage test.
+ */
+import { MemberRole, SCOPES } from '@cap/contracts';
+import {
+  adminWithRetry,
+  ApiResponse,
+  apiRequest,
+  DbSnapshotter,
+  errorEnvelopeProblems,
+  eventually,
+  loadRoleTable,
+  oauthAccessToken,
+  RoleTable,
+  roleMay,
+  snapshotDiff,
+  TENANT_PASSWORD,
+  TestPlatform,
+} from '@cap/testing';
+
+type Tenant = Awaited<ReturnType<TestPlatform['tenant']>>;
+interface User {
+  id: string;
+  email: string;
+}
+
+let platform: TestPlatform;
+let db: DbSnapshotter;
+let doc: any;
+let roles: RoleTable;
+/** The first user (owner of everything probed) and the second (the prober). */
+let A: Tenant;
+let B: Tenant;
+/** A developer of A's project, and a user who belongs to no project of A's. */
+let carol: User;
+let dave: User;
+let bToken: string;
+let bTokenScope: string;
+let bIdToken: string | undefined;
+let aTicket: { id: string };
+let aClient: { id: string };
+let aRequestId: string;
+let bRequestId: string;
+const since = new Date(Date.now() - 10 * 60_000).toISOString();
+const until = () => new Date(Date.now() + 10 * 60_000).toISOString();
+
+/** Every identifier of A's world that B must never be shown. */
+const aIdentifiers = () => [
+  A.project.id,
+  A.key.id,
+  A.user.id,
+  A.email,
+  aTicket.id,
+  aClient.id,
+  aRequestId,
+  carol.id,
+  carol.email,
+];
+
+beforeAll(async () => {
+  platform = await TestPlatform.start(
+    ['projects-service', 'auth-server', 'usage-worker', 'api-gateway'],
+    { USAGE_FLUSH_MS: '200' },
+  );
+  db = await DbSnapshotter.connect(platform.db.url);
+  roles = loadRoleTable();
+  [A, B] = [await platform.tenant('alice'), await platform.tenant('bob')];
+  const createUser = async (label: string): Promise<User> => {
+    const email = `${label}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+    const user = await adminWithRetry<{ id: string }>(
+      platform,
+      ['create-user', '--email', email, '--name', label],
+      `${TENANT_PASSWORD}\n`,
+    );
+    return { id: user.id, email };
+  };
+  carol = await createUser('carol');
+  dave = await createUser('dave');
+
+  // A's world: a member, a support ticket about one of A's requests, an OAuth client, usage.
+  const asA = (method: string, path: string, body?: unknown) =>
+    apiRequest(platform.url(), method, path, { token: A.secret, body });
+  const added = await asA('POST', `/v1/projects/${A.project.id}/members`, {
+    email: carol.email,
+    role: 'developer',
+  });
+  expect(added.status).toBe(201);
+  const regions = await asA('GET', '/v1/regions');
+  aRequestId = regions.headers.get('request-id')!;
+  const ticket = await asA('POST', '/v1/support/tickets', {
+    subject: 'A question',
+    body: 'About this request.',
+    request_ids: [aRequestId],
+  });
+  expect(ticket.status).toBe(201);
+  aTicket = ticket.json;
+  const client = await asA('POST', '/v1/oauth/clients', {
+    name: 'Alice app',
+    redirect_uris: ['https://alice.example.com/cb'],
+  });
+  expect(client.status).toBe(201);
+  aClient = client.json;
+  const usage = await eventually(async () => {
+    const res = await asA(
+      'GET',
+      `/v1/usage?project_id=${A.project.id}&start=${since}&end=${until()}`,
+    );
+    return res.status === 200 && res.json.total_requests > 0;
+  }, 20_000);
+  expect(usage.ok).toBe(true);
+
+  const grant = await oauthAccessToken(platform, B);
+  bToken = grant.access_token;
+  bTokenScope = grant.scope;
+  bIdToken = grant.id_token;
+  const own = await apiRequest(platform.url(), 'GET', '/v1/regions', { token: B.secret });
+  bRequestId = own.headers.get('request-id')!;
+
+  const res = await apiRequest(platform.url(), 'GET', '/v1/openapi.json');
+  expect(res.status).toBe(200);
+  doc = res.json;
+}, 180_000);
+
+afterAll(async () => {
+  await db?.close();
+  await platform?.stop();
+});
+
+/** `GET /v1/projects/{id}` for every operation of the OpenAPI document. */
+function documentedOperations(): string[] {
+  const ops: string[] = [];
+  for (const [path, item] of Object.entries<Record<string, unknown>>(doc.paths)) {
+    for (const method of Object.keys(item)) {
+      if (['get', 'post', 'put', 'patch', 'delete'].includes(method)) {
+        ops.push(`${method.toUpperCase()} ${path}`);
+      }
+    }
+  }
+  return ops;
+}
+
+/** The documented success status of an operation (its one 2xx response). */
+function successStatus(op: string): number {
+  const [method, path] = op.split(' ');
+  const responses = Object.keys(doc.paths[path][method.toLowerCase()].responses);
+  return Number(responses.find((s) => s.startsWith('2')));
+}
+
+interface Probe {
+  label: string;
+  method: string;
+  path: string;
+  body?: unknown;
+}
+
+const probe = (method: string, path: string, body?: unknown, label?: string): Probe => ({
+  label: label ?? `${method} ${path.replace(/\?.*/, '?…')}`,
+  method,
+  path,
+  body,
+});
+
+const usagePath = (project: string, extra = '') =>
+  `/v1/usage?project_id=${project}&start=${since}&end=${until()}${extra}`;
+
+/**
+ * Operations that take an id of A's (path, `project_id` in query or body): each probe must be
+ * 404 with one of `codes`.
+ */
+const FOREIGN: Record<string, { codes: string[]; probes: () => Probe[] }> = {
+  'GET /v1/projects/{id}': {
+    codes: ['project_not_found'],
+    probes: () => [probe('GET', `/v1/projects/${A.project.id}`)],
+  },
+  'PATCH /v1/projects/{id}': {
+    codes: ['project_not_found'],
+    probes: () => [probe('PATCH', `/v1/projects/${A.project.id}`, { name: 'taken over' })],
+  },
+  'DELETE /v1/projects/{id}': {
+    codes: ['project_not_found'],
+    probes: () => [probe('DELETE', `/v1/projects/${A.project.id}`)],
+  },
+  'GET /v1/projects/{id}/members': {
+    codes: ['project_not_found'],
+    probes: () => [probe('GET', `/v1/projects/${A.project.id}/members`)],
+  },
+  'POST /v1/projects/{id}/members': {
+    codes: ['project_not_found'],
+    probes: () => [
+      probe('POST', `/v1/projects/${A.project.id}/members`, { email: B.email, role: 'owner' }),
+      probe('POST', `/v1/projects/${A.project.id}/members`, { email: dave.email, role: 'viewer' }),
+    ],
+  },
+  'DELETE /v1/projects/{id}/members/{user_id}': {
+    codes: ['project_not_found', 'not_found'],
+    probes: () => [
+      probe('DELETE', `/v1/projects/${A.project.id}/members/${A.user.id}`),
+      probe('DELETE', `/v1/projects/${A.project.id}/members/${carol.id}`),
+      probe('DELETE', `/v1/projects/${A.project.id}/members/${B.user.id}`),
+      // A's user id on B's own project: A is no member there.
+      probe('DELETE', `/v1/projects/${B.project.id}/members/${A.user.id}`),
+    ],
+  },
+  'POST /v1/keys': {
+    codes: ['project_not_found'],
+    probes: () => [
+      probe('POST', '/v1/keys', { project_id: A.project.id, name: 'mine now' }),
+      probe('POST', '/v1/keys', {
+        project_id: A.project.id,
+        name: 'read only',
+        scopes: ['projects:read'],
+      }),
+    ],
+  },
+  'GET /v1/keys': {
+    codes: ['project_not_found'],
+    probes: () => [probe('GET', `/v1/keys?project_id=${A.project.id}`)],
+  },
+  'POST /v1/keys/{id}/revoke': {
+    codes: ['key_not_found'],
+    probes: () => [probe('POST', `/v1/keys/${A.key.id}/revoke`)],
+  },
+  'POST /v1/keys/{id}/rotate': {
+    codes: ['key_not_found'],
+    probes: () => [
+      probe('POST', `/v1/keys/${A.key.id}/rotate`, { grace_period_seconds: 0 }),
+      probe('POST', `/v1/keys/${A.key.id}/rotate`, {}),
+    ],
+  },
+  'GET /v1/usage': {
+    codes: ['project_not_found'],
+    probes: () => [
+      probe('GET', usagePath(A.project.id)),
+      probe('GET', usagePath(A.project.id, '&group_by=key')),
+    ],
+  },
+  'GET /v1/support/tickets/{id}': {
+    codes: ['not_found'],
+    probes: () => [probe('GET', `/v1/support/tickets/${aTicket.id}`)],
+  },
+};
+
+/**
+ * Lists, and operations on B's own things: 2xx, and nothing of A's in the answer. A cursor of
+ * A's (`starting_after`) is refused with 400.
+ */
+const OWN: Record<string, { probes: () => Probe[]; cursors?: () => Probe[] }> = {
+  'GET /v1/projects': {
+    probes: () => [probe('GET', '/v1/projects?limit=100')],
+    cursors: () => [probe('GET', `/v1/projects?starting_after=${A.project.id}`)],
+  },
+  'POST /v1/projects': {
+    probes: () => [probe('POST', '/v1/projects', { name: 'b-second', region: 'eu-west' })],
+  },
+  'GET /v1/projects/{id}': { probes: () => [probe('GET', `/v1/projects/${B.project.id}`)] },
+  'GET /v1/projects/{id}/members': {
+    probes: () => [probe('GET', `/v1/projects/${B.project.id}/members`)],
+    cursors: () => [
+      probe('GET', `/v1/projects/${B.project.id}/members?starting_after=${A.user.id}`),
+    ],
+  },
+  'GET /v1/keys': {
+    probes: () => [probe('GET', `/v1/keys?project_id=${B.project.id}&limit=100`)],
+    cursors: () => [probe('GET', `/v1/keys?project_id=${B.project.id}&starting_after=${A.key.id}`)],
+  },
+  'GET /v1/usage': {
+    probes: () => [
+      probe('GET', usagePath(B.project.id, '&group_by=key')),
+      probe('GET', usagePath(B.project.id, '&group_by=endpoint')),
+    ],
+  },
+  'GET /v1/user': { probes: () => [probe('GET', '/v1/user')] },
+  'GET /v1/regions': { probes: () => [probe('GET', '/v1/regions')] },
+  'GET /v1/support/tickets': {
+    probes: () => [probe('GET', '/v1/support/tickets?limit=100')],
+    cursors: () => [probe('GET', `/v1/support/tickets?starting_after=${aTicket.id}`)],
+  },
+  'POST /v1/support/tickets': {
+    probes: () => [
+      probe('POST', '/v1/support/tickets', {
+        subject: 'B asks',
+        body: 'About my own request.',
+        request_ids: [bRequestId],
+      }),
+    ],
+  },
+  'GET /v1/oauth/clients': {
+    probes: () => [probe('GET', '/v1/oauth/clients?limit=100')],
+    cursors: () => [probe('GET', `/v1/oauth/clients?starting_after=${aClient.id}`)],
+  },
+  'POST /v1/oauth/clients': {
+    probes: () => [
+      probe('POST', '/v1/oauth/clients', {
+        name: 'B app',
+        redirect_uris: ['https://bob.example.com/cb'],
+      }),
+    ],
+  },
+  'GET /v1/openapi.json': { probes: () => [probe('GET', '/v1/openapi.json')] },
+};
+
+/** Ids of A's inside the request itself: echoing them back (a 404 message) is no leak. */
+function leaks(p: Probe, res: ApiResponse): string[] {
+  const sent = `${p.path} ${JSON.stringify(p.body ?? null)}`;
+  return aIdentifiers().filter((id) => !sent.includes(id) && res.text.includes(id));
+}
+
+const CREDENTIALS: Array<[string, () => string]> = [
+  ['API key', () => B.secret],
+  ['OAuth access token', () => bToken],
+];
+
+describe('the route table', () => {
+  it('every operation of the OpenAPI document has a case; no case is stale', () => {
+    const documented = documentedOperations();
+    expect(documented.length).toBeGreaterThanOrEqual(21);
+    const covered = new Set([...Object.keys(FOREIGN), ...Object.keys(OWN)]);
+    expect(documented.filter((op) => !covered.has(op))).toEqual([]);
+    expect([...covered].filter((op) => !documented.includes(op))).toEqual([]);
+    // Every operation that takes a project or key id (path or project_id) is probed with A's.
+    const takesId = documented.filter((op) => {
+      const [method, path] = op.split(' ');
+      const operation = doc.paths[path][method.toLowerCase()];
+      const params: Array<{ name?: string }> = operation.parameters ?? [];
+      const body = operation.requestBody?.content?.['application/json']?.schema;
+      return (
+        path.includes('{') ||
+        params.some((p) => p.name === 'project_id') ||
+        JSON.stringify(body ?? {}).includes('"project_id"')
+      );
+    });
+    expect(takesId.filter((op) => !FOREIGN[op])).toEqual([]);
+  });
+
+  it("B's token was granted openid (an ID token came with it) and every API scope", () => {
+    // The access token is for the API (its audience): it lists the API's scopes; `openid` is
+    // the client's, answered with the ID token.
+    expect(bTokenScope.split(' ').sort()).toEqual([...SCOPES].sort());
+    expect(bIdToken).toEqual(expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/));
+  });
+});
+
+describe.each(CREDENTIALS)("B's %s on A's resources", (_label, credential) => {
+  it('each operation on an id of A’s is 404 (never 403 or 2xx), changing nothing', async () => {
+    const failures: string[] = [];
+    let probes = 0;
+    for (const op of documentedOperations()) {
+      const foreign = FOREIGN[op];
+      if (!foreign) continue;
+      for (const p of foreign.probes()) {
+        probes++;
+        const before = await db.snapshot();
+        const res = await apiRequest(platform.url(), p.method, p.path, {
+          token: credential(),
+          body: p.body,
+        });
+        const diff = snapshotDiff(before, await db.snapshot());
+        const where = `${op} — ${p.method} ${p.path} ${JSON.stringify(p.body ?? '')}`;
+        if (res.status !== 404 || !foreign.codes.includes(res.json?.error?.code)) {
+          failures.push(
+            `${where}: want 404 ${foreign.codes.join('|')}, got ${res.status} ${res.text}`,
+          );
+        }
+        const problems = errorEnvelopeProblems(res);
+        if (problems.length) failures.push(`${where}: ${problems.join('; ')}`);
+        const leaked = leaks(p, res);
+        if (leaked.length) failures.push(`${where}: leaks ${leaked.join(', ')}`);
+        if (Object.keys(diff).length) {
+          failures.push(`${where}: the database changed ${JSON.stringify(diff)}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(probes).toBeGreaterThanOrEqual(Object.keys(FOREIGN).length);
+  });
+
+  it('lists and own operations are 2xx and show nothing of A’s; A’s cursors: 400', async () => {
+    const failures: string[] = [];
+    for (const op of documentedOperations()) {
+      const own = OWN[op];
+      if (!own) continue;
+      for (const p of own.probes()) {
+        const before = await db.snapshot();
+        const res = await apiRequest(platform.url(), p.method, p.path, {
+          token: credential(),
+          body: p.body,
+        });
+        const diff = snapshotDiff(before, await db.snapshot());
+        const where = `${op} — ${p.method} ${p.path}`;
+        if (res.status !== successStatus(op)) {
+          failures.push(`${where}: want ${successStatus(op)}, got ${res.status} ${res.text}`);
+        }
+        const leaked = leaks(p, res);
+        if (leaked.length) failures.push(`${where}: shows A's ${leaked.join(', ')}`);
+        // Only B's own rows may appear; none may disappear.
+        for (const [table, change] of Object.entries(diff)) {
+          if (change.removed.length) failures.push(`${where}: ${table} lost rows`);
+          const touching = change.added.filter((row) =>
+            aIdentifiers().some((i) => row.includes(i)),
+          );
+          if (touching.length)
+            failures.push(`${where}: ${table} got A's rows ${touching.join(', ')}`);
+        }
+      }
+      for (const p of own.cursors?.() ?? []) {
+        const res = await apiRequest(platform.url(), p.method, p.path, { token: credential() });
+        if (res.status !== 400 || res.json?.error?.param !== 'starting_after') {
+          failures.push(
+            `${op} — ${p.path}: want 400 starting_after, got ${res.status} ${res.text}`,
+          );
+        }
+        if (leaks(p, res).length)
+          failures.push(`${op} — ${p.path}: leaks ${leaks(p, res).join(', ')}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('the lists B sees hold exactly B’s own things', async () => {
+    const get = async (path: string) =>
+      (await apiRequest(platform.url(), 'GET', path, { token: credential() })).json;
+    const projects = await get('/v1/projects?limit=100');
+    expect(projects.data.map((p: { id: string }) => p.id)).toContain(B.project.id);
+    expect(projects.data.map((p: { id: string }) => p.id)).not.toContain(A.project.id);
+    const keys = await get(`/v1/keys?project_id=${B.project.id}&limit=100`);
+    for (const k of keys.data) expect(k).toMatchObject({ project_id: B.project.id });
+    const tickets = await get('/v1/support/tickets?limit=100');
+    expect(tickets.data.map((t: { id: string }) => t.id)).not.toContain(aTicket.id);
+    const clients = await get('/v1/oauth/clients?limit=100');
+    expect(clients.data.map((c: { id: string }) => c.id)).not.toContain(aClient.id);
+    expect(await get('/v1/user')).toMatchObject({ id: B.user.id, email: B.email });
+  });
+
+  it('a ticket about A’s request ids is 400 request_ids.0 and stores nothing', async () => {
+    const before = await db.snapshot();
+    const res = await apiRequest(platform.url(), 'POST', '/v1/support/tickets', {
+      token: credential(),
+      body: { subject: 'Whose?', body: 'Not mine.', request_ids: [aRequestId] },
+    });
+    expect({ status: res.status, error: res.json?.error }).toMatchObject({
+      status: 400,
+      error: { code: 'invalid_request', param: 'request_ids.0' },
+    });
+    expect(errorEnvelopeProblems(res)).toEqual([]);
+    expect(snapshotDiff(before, await db.snapshot())).toEqual({});
+  });
+});
+
+/**
+ * What B asks of A's project and keys as a member with a role, with the role-table action that
+ * decides it (`null`: any member may). Probes needing a key of B's own in A's project are
+ * skipped when there is none (a role that cannot create keys).
+ */
+interface RoleProbe extends Probe {
+  action: string | null;
+  ownKey?: boolean;
+}
+
+function roleProbes(ownKey: () => string | undefined): Record<string, () => RoleProbe[]> {
+  const p = A.project.id;
+  const withAction = (action: string | null, pr: Probe, own = false): RoleProbe => ({
+    ...pr,
+    action,
+    ownKey: own,
+  });
+  return {
+    'GET /v1/projects/{id}': () => [withAction('project.read', probe('GET', `/v1/projects/${p}`))],
+    'GET /v1/projects/{id}/members': () => [
+      withAction('members.list', probe('GET', `/v1/projects/${p}/members`)),
+    ],
+    'GET /v1/keys': () => [withAction('keys.list', probe('GET', `/v1/keys?project_id=${p}`))],
+    'GET /v1/usage': () => [withAction(null, probe('GET', usagePath(p)))],
+    'PATCH /v1/projects/{id}': () => [
+      withAction('project.rename', probe('PATCH', `/v1/projects/${p}`, { name: 'renamed by B' })),
+    ],
+    'POST /v1/projects/{id}/members': () => [
+      withAction(
+        'members.add',
+        probe('POST', `/v1/projects/${p}/members`, { email: dave.email, role: 'viewer' }),
+      ),
+      withAction(
+        'members.add_owner',
+        probe('POST', `/v1/projects/${p}/members`, { email: dave.email, role: 'owner' }),
+      ),
+    ],
+    'DELETE /v1/projects/{id}/members/{user_id}': () => [
+      withAction('members.remove', probe('DELETE', `/v1/projects/${p}/members/${carol.id}`)),
+      withAction('members.remove_owner', probe('DELETE', `/v1/projects/${p}/members/${A.user.id}`)),
+    ],
+    'POST /v1/keys': () => [
+      withAction('keys.create', probe('POST', '/v1/keys', { project_id: p, name: 'b in a' })),
+    ],
+    'POST /v1/keys/{id}/rotate': () => [
+      withAction('keys.rotate_any', probe('POST', `/v1/keys/${A.key.id}/rotate`, {})),
+      withAction(
+        'keys.rotate_own',
+        probe('POST', `/v1/keys/${ownKey()}/rotate`, { grace_period_seconds: 0 }),
+        true,
+      ),
+    ],
+    'POST /v1/keys/{id}/revoke': () => [
+      withAction('keys.revoke_any', probe('POST', `/v1/keys/${A.key.id}/revoke`)),
+      withAction('keys.revoke_own', probe('POST', `/v1/keys/${ownKey()}/revoke`), true),
+    ],
+    // Last: as a developer or viewer this is refused; were it allowed, nothing would be left.
+    'DELETE /v1/projects/{id}': () => [
+      withAction('project.delete', probe('DELETE', `/v1/projects/${p}`)),
+    ],
+  };
+}
+
+describe.each<MemberRole>(['viewer', 'developer'])(
+  'B as a %s of A’s project: what the role table says',
+  (role) => {
+    const asA = (method: string, path: string, body?: unknown) =>
+      apiRequest(platform.url(), method, path, { token: A.secret, body });
+
+    beforeAll(async () => {
+      const res = await asA('POST', `/v1/projects/${A.project.id}/members`, {
+        email: B.email,
+        role,
+      });
+      expect(res.status).toBe(201);
+      expect(res.json).toMatchObject({ user_id: B.user.id, role });
+    });
+
+    it('covers every operation on a project or key id', () => {
+      const probes = roleProbes(() => 'key_x');
+      expect(Object.keys(FOREIGN).filter((op) => !probes[op] && !op.includes('tickets'))).toEqual(
+        [],
+      );
+    });
+
+    it.each(CREDENTIALS)(
+      'with the %s: reads succeed, writes per role, 403 changes nothing',
+      async (_l, credential) => {
+        let ownKey: string | undefined;
+        const failures: string[] = [];
+        const outcomes: string[] = [];
+        for (const [op, make] of Object.entries(roleProbes(() => ownKey))) {
+          for (const p of make()) {
+            if (p.ownKey && !ownKey) {
+              // Only a role that may create keys can hold one of its own in A's project.
+              expect(roleMay(roles, role, 'keys.create')).toBe(false);
+              continue;
+            }
+            const allowed = p.action === null || roleMay(roles, role, p.action);
+            const before = await db.snapshot();
+            const res = await apiRequest(platform.url(), p.method, p.path, {
+              token: credential(),
+              body: p.body,
+            });
+            const diff = snapshotDiff(before, await db.snapshot());
+            outcomes.push(`${p.action ?? 'any'}→${res.status}`);
+            const where = `${role} ${p.action ?? '(member)'} — ${p.method} ${p.path}`;
+            if (allowed) {
+              if (res.status !== successStatus(op)) {
+                failures.push(
+                  `${where}: allowed, want ${successStatus(op)}, got ${res.status} ${res.text}`,
+                );
+              }
+              if (p.action === 'keys.create' && res.status === 201) ownKey = res.json.id;
+            } else {
+              if (res.status !== 403 || res.json?.error?.code !== 'forbidden') {
+                failures.push(`${where}: want 403 forbidden, got ${res.status} ${res.text}`);
+              }
+              if (Object.keys(diff).length) {
+                failures.push(
+                  `${where}: refused, yet the database changed ${JSON.stringify(diff)}`,
+                );
+              }
+            }
+            if (res.status >= 400 && errorEnvelopeProblems(res).length) {
+              failures.push(`${where}: ${errorEnvelopeProblems(res).join('; ')}`);
+            }
+          }
+        }
+        expect(failures).toEqual([]);
+        process.stdout.write(`B as ${role}: ${outcomes.join(' ')}\n`);
+        // Members see the project in their list.
+        const list = await apiRequest(platform.url(), 'GET', '/v1/projects?limit=100', {
+          token: credential(),
+        });
+        expect(list.json.data.map((x: { id: string }) => x.id)).toContain(A.project.id);
+      },
+    );
+
+    it('a member may leave (members.remove_self); then A’s project is 404 again', async () => {
+      expect(roleMay(roles, role, 'members.remove_self')).toBe(true);
+      const res = await apiRequest(
+        platform.url(),
+        'DELETE',
+        `/v1/projects/${A.project.id}/members/${B.user.id}`,
+        { token: bToken },
+      );
+      expect(res.status).toBe(200);
+      for (const [, credential] of CREDENTIALS) {
+        const after = await apiRequest(platform.url(), 'GET', `/v1/projects/${A.project.id}`, {
+          token: credential(),
+        });
+        expect({ status: after.status, code: after.json?.error?.code }).toEqual({
+          status: 404,
+          code: 'project_not_found',
+        });
+      }
+      // A's project, its owner and its other member are untouched.
+      const members = await asA('GET', `/v1/projects/${A.project.id}/members`);
+      expect(members.json.data.map((m: { user_id: string }) => m.user_id).sort()).toEqual(
+        [A.user.id, carol.id].sort(),
+      );
+      expect((await asA('GET', `/v1/projects/${A.project.id}`)).json.name).toBe('alice-project');
+    });
+  },
+);
