@@ -5,8 +5,8 @@
  * fields, `__proto__` / `constructor` / `prototype` keys at the top and nested, arrays for
  * objects, JSON nested 1000 deep, invalid UTF-8, NUL bytes, other content types, empty bodies,
  * bodies over 1 MiB. Nothing may answer 5xx; every error is the error object; the statuses the
- * contract names (400 with `param`, 413, 415) are checked. Requests that hit a product bug found
- * here are tagged (`bug`) and asserted in the `it.failing` tests at the end, not in the sweep.
+ * contract names (400 with `param`, 413, 415) are checked. Requests that once hit a product bug
+ * found here are tagged (`bug`) and asserted in the regression tests at the end.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -83,7 +83,7 @@ afterAll(async () => {
   await platform?.stop();
 });
 
-/** Product bugs found by this file; each has an `it.failing` test below. */
+/** Bugs this file found (all fixed); each keeps its regression test below. */
 type Bug = 'raw-url-error' | 'nul-in-postgres' | 'lone-surrogate' | 'proto-not-named';
 
 interface Bad {
@@ -741,12 +741,12 @@ async function bugMismatches(bug: Bug): Promise<{ sent: number; failures: string
   return { sent: bads.length, failures };
 }
 
-describe('product bugs found by the sweep (each asserts the correct behaviour)', () => {
+describe('regressions: bugs the sweep found, fixed', () => {
   // libs/observability/src/http.ts: fastifyOptions() sets no `frameworkErrors`, so Fastify
   // answers a path with malformed percent-encoding (FST_ERR_BAD_URL, 400) or a path parameter
   // over 100 characters (FST_ERR_MAX_PARAM_LENGTH, 414) itself: its own body, no Request-Id,
   // the path echoed back. Fix: a `frameworkErrors` handler sending the error object.
-  it.failing(
+  it(
     'malformed percent-encoding or a 5000-character id in the path: 400 error object',
     async () => {
       const { sent, failures } = await bugMismatches('raw-url-error');
@@ -759,7 +759,7 @@ describe('product bugs found by the sweep (each asserts the correct behaviour)',
   // rule (ticket `body`, project `region`, every `starting_after`); Postgres refuses NUL in text
   // (22021) and the services answer 500. Fix: refuse U+0000 in every string at the gateway
   // (libs/contracts/src/schemas.ts), and validate `starting_after` as an id of the listed kind.
-  it.failing('a NUL character in a string field or cursor is 400, not 500', async () => {
+  it('a NUL character in a string field or cursor is 400, not 500', async () => {
     const { sent, failures } = await bugMismatches('nul-in-postgres');
     expect(sent).toBeGreaterThanOrEqual(6);
     expect(failures).toEqual([]);
@@ -769,7 +769,7 @@ describe('product bugs found by the sweep (each asserts the correct behaviour)',
   // of a String[] column, which fails to serialise it (P2xxx "unexpected end of hex escape"):
   // 500. Fix: refuse strings that are not well-formed Unicode (String.prototype.isWellFormed)
   // at the gateway; elsewhere they are silently stored as U+FFFD.
-  it.failing('a lone surrogate in redirect_uris is 400, not 500', async () => {
+  it('a lone surrogate in redirect_uris is 400, not 500', async () => {
     const { sent, failures } = await bugMismatches('lone-surrogate');
     expect(sent).toBeGreaterThanOrEqual(1);
     expect(failures).toEqual([]);
@@ -779,7 +779,7 @@ describe('product bugs found by the sweep (each asserts the correct behaviour)',
   // `constructor.prototype` keys, but the error becomes `invalid_json` "The request body is not
   // valid JSON." without `param` — the body is valid JSON; the client is told the wrong thing.
   // Fix: map that parser error to `invalid_request` with `param: "__proto__"` / "constructor".
-  it.failing('a "__proto__" or "constructor" key is refused naming the field', async () => {
+  it('a "__proto__" or "constructor" key is refused naming the field', async () => {
     const { sent, failures } = await bugMismatches('proto-not-named');
     expect(sent).toBeGreaterThanOrEqual(10);
     expect(failures).toEqual([]);
@@ -789,7 +789,7 @@ describe('product bugs found by the sweep (each asserts the correct behaviour)',
   // DELETE /v1/projects/{id}/members/{user_id}) ignore whatever body is sent: `{"zz": 1}` is
   // not refused and the action runs. Unknown fields must be 400 naming the field. Fix: a
   // strict empty body schema on those handlers (`z.strictObject({}).optional()`).
-  it.failing('a body with fields on a route that takes none is 400 naming the field', async () => {
+  it('a body with fields on a route that takes none is 400 naming the field', async () => {
     const project = await apiRequest(platform.url(), 'POST', '/v1/projects', {
       token,
       body: { name: 'no-body', region: 'us-east' },

@@ -9,9 +9,18 @@ import { SCOPES } from './scopes';
  * an error naming the field, never silently ignored or assigned.
  */
 
+/**
+ * Any string of the API: no NUL (Postgres cannot store it) and no lone UTF-16 surrogate
+ * (not Unicode; it would be stored as U+FFFD or refused by the database).
+ */
+export const text = () =>
+  z
+    .string()
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters')
+    .refine((s) => !/\p{Cs}/u.test(s), 'must be valid Unicode');
+
 // C0 and C1 controls and DEL: invisible in consoles and logs.
-const name = z
-  .string()
+const name = text()
   .trim()
   .min(1, 'must not be empty')
   .max(100, 'must be at most 100 characters')
@@ -22,7 +31,7 @@ const keyId = z.string().refine((s) => isId('key', s), 'must be a key id (key_â€
 
 export const createProjectBody = z.strictObject({
   name,
-  region: z.string().min(1, 'must not be empty').max(64, 'is too long'),
+  region: text().min(1, 'must not be empty').max(64, 'is too long'),
 });
 export type CreateProjectBody = z.infer<typeof createProjectBody>;
 
@@ -50,7 +59,10 @@ export const listQuery = z.strictObject({
     .min(1, 'must be at least 1')
     .max(100, 'must be at most 100')
     .default(20),
-  starting_after: z.string().max(100).optional(),
+  starting_after: z
+    .string()
+    .regex(/^[a-z]{3}_[0-9A-Za-z]{1,64}$/, 'must be an id from a previous page')
+    .optional(),
 });
 
 export const listKeysQuery = listQuery.extend({ project_id: projectId });
@@ -96,7 +108,7 @@ const requestId = z.string().refine((s) => isId('request', s), 'must be a reques
 
 export const createTicketBody = z.strictObject({
   subject: name,
-  body: z.string().trim().min(1, 'must not be empty').max(20_000, 'is too long'),
+  body: text().trim().min(1, 'must not be empty').max(20_000, 'is too long'),
   request_ids: z
     .array(requestId)
     .max(20, 'at most 20')
@@ -111,7 +123,10 @@ export const ticketIdParam = z.strictObject({
 
 export const createClientBody = z.strictObject({
   name,
-  redirect_uris: z.array(z.string().max(2000)).min(1, 'must name at least one').max(10),
+  redirect_uris: z.array(text().max(2000)).min(1, 'must name at least one').max(10),
   type: z.enum(['confidential', 'public']).default('confidential'),
 });
 export type CreateClientBody = z.infer<typeof createClientBody>;
+
+/** Routes that take no body: an empty object or nothing; any field is refused by name. */
+export const noBody = z.strictObject({}).optional();

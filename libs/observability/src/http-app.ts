@@ -14,7 +14,7 @@ export async function createHttpApp(
   module: Type<unknown> | DynamicModule,
   logger: Logger,
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter(fastifyOptions());
+  const adapter = new FastifyAdapter(fastifyOptions(logger));
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: new PinoNestLogger(logger),
     bufferLogs: false,

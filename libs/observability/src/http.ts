@@ -1,18 +1,34 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { parse as parseSecureJson } from 'secure-json-parse';
 import { DomainError, newId } from '@cap/contracts';
+import { sendError } from './exception-filter';
 
 /**
  * Fastify options shared by every app: request ids, body limit. Fastify's own logger stays off
  * (it would make a child logger per request); the app logs one access line per request itself.
+ * Errors Fastify raises before routing (a malformed percent-encoding, an over-long path
+ * parameter) get the platform's error object too.
  */
-export function fastifyOptions() {
+export function fastifyOptions(logger: Logger) {
   return {
     logger: false,
     genReqId: () => newId('request'),
     requestIdHeader: false as const,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    frameworkErrors: (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      void reply.header('Request-Id', req.id);
+      const status = error.statusCode ?? 400;
+      sendError(
+        logger,
+        status >= 500
+          ? error
+          : new DomainError('invalid_request', 'The request URL is malformed.', { cause: error }),
+        req,
+        reply,
+      );
+    },
   };
 }
 
@@ -46,10 +62,8 @@ export function installHttpContract(fastify: FastifyInstance, logger: Logger): v
   // Only JSON bodies are accepted: without this, text/plain would reach validation as a string.
   fastify.removeContentTypeParser('text/plain');
   // JSON must be valid UTF-8: Fastify's parser would silently turn bad bytes into U+FFFD.
-  // Prototype-poisoning keys (__proto__, constructor.prototype) are refused with 400.
-  const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
     let text: string;
     try {
       text = UTF8.decode(body as Buffer);
@@ -57,7 +71,23 @@ export function installHttpContract(fastify: FastifyInstance, logger: Logger): v
       done(new DomainError('invalid_json', 'The request body is not valid UTF-8.'), undefined);
       return;
     }
-    void parseJson(req, text, done);
+    if (text.trim() === '') {
+      done(new DomainError('invalid_json', 'The request body is empty but says it is JSON.'));
+      return;
+    }
+    try {
+      done(null, parseSecureJson(text, { protoAction: 'error', constructorAction: 'error' }));
+    } catch (err) {
+      if (err instanceof SyntaxError && /forbidden prototype/i.test(err.message)) {
+        // Prototype poisoning (`__proto__`, `constructor.prototype`): refused, naming the key.
+        const key = text.includes('"__proto__"') ? '__proto__' : 'constructor';
+        done(
+          new DomainError('invalid_request', `The field "${key}" is not allowed.`, { param: key }),
+        );
+        return;
+      }
+      done(new DomainError('invalid_json', 'The request body is not valid JSON.', { cause: err }));
+    }
   });
 }
 

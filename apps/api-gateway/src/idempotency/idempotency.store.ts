@@ -15,7 +15,7 @@ end
 local h = {}
 for i = 1, #v, 2 do h[v[i]] = v[i + 1] end
 if h['fp'] ~= ARGV[1] then return { 'mismatch' } end
-if h['state'] == 'running' then return { 'running', tostring(redis.call('PTTL', KEYS[1])) } end
+if h['state'] == 'running' then return { 'running' } end
 return { 'done', h['status'], h['body'], h['ctype'] }
 `;
 
@@ -71,7 +71,8 @@ export class IdempotencyStore {
       case 'mismatch':
         return { kind: 'mismatch' };
       case 'running':
-        return { kind: 'running', retryAfterSeconds: Math.max(1, Math.ceil(Number(r[1]) / 1000)) };
+        // Requests finish in milliseconds; the record's TTL only guards against a crashed gateway.
+        return { kind: 'running', retryAfterSeconds: 1 };
       default:
         return { kind: 'done', status: Number(r[1]), body: r[2] ?? '', contentType: r[3] ?? '' };
     }

@@ -14,6 +14,7 @@ import {
   apiKeySchema,
   apiKeyWithSecretSchema,
   listPageSchema,
+  noBody,
 } from '@cap/contracts';
 import { ApiDoc } from '../openapi/api-doc.decorator';
 import { Idempotent } from '../idempotency/idempotent.decorator';
@@ -82,6 +83,7 @@ export class KeysController {
   @RequireScopes('keys:write')
   revoke(
     @CurrentPrincipal() principal: Principal,
+    @Body(new ZodPipe(noBody)) _body: unknown,
     @Param(new ZodPipe(keyIdParam)) params: { id: string },
   ): Promise<ApiKey> {
     return this.keys.revoke(principal, params.id);

@@ -13,6 +13,7 @@ import {
   listPageSchema,
   memberSchema,
   deletedSchema,
+  noBody,
 } from '@cap/contracts';
 import { Upstream } from '../upstream/upstream';
 import { ApiDoc } from '../openapi/api-doc.decorator';
@@ -88,6 +89,7 @@ export class MembersController {
   @RequireScopes('members:write')
   remove(
     @CurrentPrincipal() principal: Principal,
+    @Body(new ZodPipe(noBody)) _body: unknown,
     @Param(new ZodPipe(memberParams)) params: { id: string; user_id: string },
   ): Promise<Deleted> {
     return this.upstream.projects.call('members.remove', {

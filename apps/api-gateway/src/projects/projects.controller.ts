@@ -14,6 +14,7 @@ import {
   deletedSchema,
   listPageSchema,
   projectSchema,
+  noBody,
 } from '@cap/contracts';
 import { Upstream } from '../upstream/upstream';
 import { ApiDoc } from '../openapi/api-doc.decorator';
@@ -154,6 +155,7 @@ export class ProjectsController {
   @RequireScopes('projects:write')
   remove(
     @CurrentPrincipal() principal: Principal,
+    @Body(new ZodPipe(noBody)) _body: unknown,
     @Param(new ZodPipe(projectIdParam)) params: { id: string },
   ): Promise<Deleted> {
     return this.upstream.projects.call('projects.delete', {

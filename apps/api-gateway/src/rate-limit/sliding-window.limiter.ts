@@ -65,9 +65,15 @@ export interface LimiterOptions {
   leaseTtlMs: number;
 }
 
+/** How often one request may renew a lease that others drained before it could take from it. */
+const MAX_RENEWALS = 16;
+
 interface Lease {
   member: string;
   limit: number;
+  /** Permits Redis granted this lease (0: the window is full). */
+  granted: number;
+  /** Permits of this lease not spent yet. */
   permits: number;
   /** Permits granted in the window, all gateways, as of this lease (includes `permits`). */
   used: number;
@@ -105,22 +111,31 @@ export class SlidingWindowLimiter {
     return `${this.keyPrefix}:rl:{${bucket}}`;
   }
 
-  /** Spends one permit of `bucket`; throws if Redis cannot be reached. */
+  /**
+   * Spends one permit of `bucket`; throws if Redis cannot be reached. Requests that wait on
+   * the same renewal share its permits; one that finds them gone renews again, and is refused
+   * only when Redis itself grants nothing.
+   */
   async take(bucket: string, limit: number): Promise<Decision> {
-    const now = Date.now();
-    let lease = this.leases.get(bucket);
-    if (lease && lease.limit !== limit) {
-      this.giveBack(bucket, lease);
-      lease = undefined;
-    }
-    if (lease && lease.permits === 0 && now < lease.deniedUntil)
-      return this.decide(lease, false, now);
-    if (!lease || lease.permits === 0 || now >= lease.expiresAt) {
+    for (let attempt = 0; ; attempt++) {
+      const now = Date.now();
+      let lease = this.leases.get(bucket);
+      if (lease && lease.limit !== limit) {
+        this.giveBack(bucket, lease);
+        lease = undefined;
+      }
+      if (lease && lease.permits > 0 && now < lease.expiresAt) {
+        lease.permits -= 1;
+        return this.decide(lease, true, now);
+      }
+      if (lease && lease.granted === 0 && now < lease.deniedUntil) {
+        return this.decide(lease, false, now);
+      }
       lease = await this.renew(bucket, limit, lease);
+      // Redis is out of permits, or a stampede keeps draining fresh leases: refuse.
+      if (lease.granted === 0 || attempt >= MAX_RENEWALS)
+        return this.decide(lease, false, Date.now());
     }
-    if (lease.permits === 0) return this.decide(lease, false, Date.now());
-    lease.permits -= 1;
-    return this.decide(lease, true, now);
   }
 
   private decide(lease: Lease, allowed: boolean, now: number): Decision {
@@ -159,8 +174,9 @@ export class SlidingWindowLimiter {
     const lease: Lease = {
       member: `${member}:${granted}`,
       limit,
+      granted,
       permits: granted,
-      used: used,
+      used,
       expiresAt: now + this.options.leaseTtlMs,
       resetAt,
       deniedUntil: granted === 0 ? Math.min(resetAt, now + 100) : 0,
