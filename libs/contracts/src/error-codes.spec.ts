@@ -31,6 +31,8 @@ describe('httpStatusOf', () => {
     ['key_not_found', 404],
     ['user_not_found', 404],
     ['conflict', 409],
+    ['idempotency_key_in_use', 409],
+    ['idempotency_key_reused', 422],
     ['rate_limited', 429],
     ['internal_error', 500],
     ['upstream_timeout', 503],
@@ -41,7 +43,7 @@ describe('httpStatusOf', () => {
 
   it('covers every code in the table above', () => {
     // If a code is added to ERROR_CODES, this count reminds the test to pin its status too.
-    expect(ERROR_CODES).toHaveLength(19);
+    expect(ERROR_CODES).toHaveLength(21);
   });
 
   it('only internal_error, upstream_timeout and service_unavailable are 5xx', () => {

@@ -40,6 +40,7 @@ describe('newId', () => {
       client: 'cli',
       ticket: 'tkt',
       request: 'req',
+      deadLetter: 'dlq',
     });
   });
 

@@ -52,7 +52,7 @@ describe('createProjectBody', () => {
     expect(createProjectBody.parse({ name, region: 'r' }).name).toBe('a'.repeat(100));
   });
 
-  it.each([['a\u0000b'], ['a\nb'], ['a\tb'], ['a\u001bb'], ['a\u007fb'], ['a\rb']])(
+  it.each([['a\nb'], ['a\tb'], ['a\u001bb'], ['a\u007fb'], ['a\rb'], ['a\u0085b']])(
     'rejects the control character in %p',
     (name) => {
       const result = createProjectBody.safeParse({ name, region: 'r' });
@@ -60,6 +60,16 @@ describe('createProjectBody', () => {
       expect(result.error!.issues[0].message).toBe('must not contain control characters');
     },
   );
+
+  it.each([
+    ['name', { name: 'a\u0000b', region: 'r' }, 'must not contain NUL characters'],
+    ['region', { name: 'a', region: 'us\u0000east' }, 'must not contain NUL characters'],
+    ['name', { name: 'a\ud800b', region: 'r' }, 'must be valid Unicode'],
+  ])('refuses what Postgres cannot store, in %s', (field, body, message) => {
+    const result = createProjectBody.safeParse(body);
+    expect(failedPaths(result)).toEqual([field]);
+    expect(result.error!.issues[0].message).toBe(message);
+  });
 
   it('accepts non-ASCII names', () => {
     expect(createProjectBody.parse({ name: 'Café ✓ 日本', region: 'r' }).name).toBe('Café ✓ 日本');
