@@ -1,6 +1,5 @@
-import { createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
 import { DomainError, Scope } from '@cap/contracts';
 import type { Principal } from './principal';
 
@@ -8,16 +7,14 @@ export const UNAUTHENTICATED_MESSAGE =
   'Send a valid API key or access token as "Authorization: Bearer <token>".';
 
 /**
- * Requires a valid bearer credential. Missing, malformed, unknown, expired and revoked
- * credentials all get the same `401 unauthenticated`, so none can be told apart.
+ * The token of an RFC 6750 `Authorization: Bearer <token>` header (scheme case-insensitive),
+ * or `undefined`. Tokens in query strings or bodies are not accepted: they leak into logs.
  */
-@Injectable()
-export class BearerAuthGuard extends AuthGuard('bearer') {
-  override handleRequest<T>(err: unknown, user: T | false): T {
-    if (err instanceof DomainError) throw err;
-    if (err || !user) throw new DomainError('unauthenticated', UNAUTHENTICATED_MESSAGE);
-    return user;
-  }
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header || header.length < 8 || header.length > 8192) return undefined;
+  if (header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
+  const token = header.slice(7).trim();
+  return /^[A-Za-z0-9\-._~+/]+=*$/.test(token) ? token : undefined;
 }
 
 const SCOPES_KEY = 'cap:required-scopes';

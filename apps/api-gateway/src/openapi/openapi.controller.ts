@@ -1,4 +1,4 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { z } from 'zod';
 import { Public } from '@cap/auth';
 import { ApiDoc } from './api-doc.decorator';
@@ -7,7 +7,12 @@ import { OPENAPI_DOCUMENT } from './openapi.tokens';
 /** The OpenAPI 3.1 document of this API: public, built once at start from the routes. */
 @Controller('v1/openapi.json')
 export class OpenApiController {
-  constructor(@Inject(OPENAPI_DOCUMENT) private readonly document: Record<string, unknown>) {}
+  /** Serialised once: the document is large and never changes while the process runs. */
+  private readonly body: string;
+
+  constructor(@Inject(OPENAPI_DOCUMENT) document: Record<string, unknown>) {
+    this.body = JSON.stringify(document);
+  }
 
   @ApiDoc({
     summary: 'This OpenAPI 3.1 document',
@@ -19,7 +24,8 @@ export class OpenApiController {
   })
   @Get()
   @Public()
-  get(): Record<string, unknown> {
-    return this.document;
+  @Header('content-type', 'application/json; charset=utf-8')
+  get(): string {
+    return this.body;
   }
 }
