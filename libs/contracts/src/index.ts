@@ -5,3 +5,4 @@ export * from './resources';
 export * from './scopes';
 export * from './schemas';
 export * from './queues';
+export * from './time';

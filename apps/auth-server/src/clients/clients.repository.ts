@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ListPage, OAuthClient } from '@cap/contracts';
+import { isoSeconds, ListPage, OAuthClient } from '@cap/contracts';
 import { Database, Prisma } from '@cap/db';
 
 const CLIENT_FIELDS = {
@@ -17,7 +17,7 @@ function toClient(row: ClientRow): OAuthClient {
     name: row.name,
     type: row.type,
     redirect_uris: row.redirectUris,
-    created_at: row.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    created_at: isoSeconds(row.createdAt),
   };
 }
 

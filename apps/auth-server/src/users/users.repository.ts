@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { User } from '@cap/contracts';
+import { isoSeconds, User } from '@cap/contracts';
 import { Prisma } from '@cap/db';
 import { Database } from '@cap/db';
 
@@ -11,7 +11,7 @@ function toUser(row: UserRow): User {
     id: row.id,
     email: row.email,
     name: row.name,
-    created_at: row.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    created_at: isoSeconds(row.createdAt),
   };
 }
 

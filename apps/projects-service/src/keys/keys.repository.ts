@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { ApiKey, KeyPrincipal, ListPage } from '@cap/contracts';
+import { ApiKey, isoOrNull, isoSeconds, KeyPrincipal, ListPage } from '@cap/contracts';
 import { Prisma } from '@cap/db';
 import { redactApiKey } from '@cap/auth';
 import { Database } from '@cap/db';
-import { isoOrNull, isoSeconds } from '../timestamps';
 
 const KEY_FIELDS = {
   id: true,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import {
   ApiKey,
   DomainError,
+  isoOrNull,
   KeyPrincipal,
   ListPage,
   newId,
@@ -13,7 +14,6 @@ import { badCursor, keyNotFound, projectNotFound } from '../errors';
 import { authorize } from '../projects/access';
 import { ProjectsRepository, Role } from '../projects/projects.repository';
 import { assertMayOnKey } from '../projects/roles';
-import { isoOrNull } from '../timestamps';
 import { announceKeysRevoked } from './key-events';
 import { KeyRow, KeysRepository, toApiKey } from './keys.repository';
 

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ListPage, Member } from '@cap/contracts';
+import { isoSeconds, ListPage, Member } from '@cap/contracts';
 import { Database, MemberRole, Prisma } from '@cap/db';
-import { isoSeconds } from '../timestamps';
 
 // `users` belongs to auth-server: read here (email and name of members), never written.
 const MEMBER_FIELDS = {

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ListPage, Project } from '@cap/contracts';
+import { isoSeconds, ListPage, Project } from '@cap/contracts';
 import { MemberRole, Prisma } from '@cap/db';
 import { Database } from '@cap/db';
-import { isoSeconds } from '../timestamps';
 
 const PROJECT_FIELDS = { id: true, name: true, regionId: true, createdAt: true } as const;
 type ProjectRow = Prisma.ProjectGetPayload<{ select: typeof PROJECT_FIELDS }>;

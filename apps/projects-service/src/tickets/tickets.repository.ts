@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ListPage, SupportTicket, TICKET_STATUSES, TicketStatus } from '@cap/contracts';
+import { isoSeconds, ListPage, SupportTicket, TICKET_STATUSES, TicketStatus } from '@cap/contracts';
 import { Database, Prisma } from '@cap/db';
-import { isoSeconds } from '../timestamps';
 
 const TICKET_FIELDS = {
   id: true,

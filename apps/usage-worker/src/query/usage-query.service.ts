@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, UsageBucket, UsageJobs, UsageReport } from '@cap/contracts';
+import { DomainError, isoSeconds, UsageBucket, UsageJobs, UsageReport } from '@cap/contracts';
 import { UsageRepository } from '../usage.repository';
 
 type Req = UsageJobs['usage.query']['req'];
@@ -7,8 +7,6 @@ type Req = UsageJobs['usage.query']['req'];
 const BUCKET_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 /** A gateway not heard from for this long no longer holds back `complete_through`. */
 const LIVE_SECONDS = 30;
-
-const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function floorTo(ms: number, size: number): number {
   return Math.floor(ms / size) * size;
@@ -44,7 +42,7 @@ export class UsageQueryService {
     if (req.group_by) {
       const field = req.group_by;
       data = rows.map((r) => ({
-        start: iso(r.bucket_start),
+        start: isoSeconds(r.bucket_start),
         [field]: r.grp ?? '',
         requests: Number(r.requests),
       }));
@@ -53,17 +51,17 @@ export class UsageQueryService {
       const counts = new Map(rows.map((r) => [r.bucket_start.getTime(), Number(r.requests)]));
       data = [];
       for (let t = start; t < end; t += size) {
-        data.push({ start: iso(new Date(t)), requests: counts.get(t) ?? 0 });
+        data.push({ start: isoSeconds(new Date(t)), requests: counts.get(t) ?? 0 });
       }
     }
     return {
       project_id: req.project_id,
       granularity: req.granularity,
-      start: iso(new Date(start)),
-      end: iso(new Date(end)),
+      start: isoSeconds(new Date(start)),
+      end: isoSeconds(new Date(end)),
       group_by: req.group_by ?? null,
       total_requests: rows.reduce((n, r) => n + Number(r.requests), 0),
-      complete_through: iso(through),
+      complete_through: isoSeconds(through),
       data,
     };
   }

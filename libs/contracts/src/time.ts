@@ -1,4 +1,4 @@
-/** RFC 3339 in UTC to the second, as the API documents times (`2026-03-06T12:00:00Z`). */
+/** RFC 3339 in UTC to the second, as the API writes every time (`2026-03-06T12:00:00Z`). */
 export function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
