@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import {
   API_KEY_PREFIX,
+  ApiKeyPrincipal,
   hashApiKey,
   isWellFormedApiKey,
   Principal,
@@ -24,6 +25,10 @@ import { looksLikeJwt, TokenVerifier } from './token-verifier';
 export class BearerPrincipalResolver implements PrincipalResolver, OnApplicationBootstrap {
   private readonly cache: KeyCache;
   private readonly inFlight = new Map<string, Promise<KeyPrincipal | null>>();
+  private readonly principals = new WeakMap<
+    KeyPrincipal,
+    { principal: ApiKeyPrincipal; expiresAtMs: number }
+  >();
 
   constructor(
     @Inject(CONFIG) config: GatewayConfig,
@@ -60,16 +65,33 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
     const cached = this.cache.get(hash);
     const key = cached ? cached.principal : await this.lookup(hash);
     if (!key) return null;
-    if (key.expires_at && Date.parse(key.expires_at) <= Date.now()) return null;
+    const ready = this.principalOf(key);
+    if (ready.expiresAtMs <= Date.now()) return null;
     this.keyUsage.touch(key.key_id);
-    return {
-      kind: 'api_key',
-      user_id: key.user_id,
-      key_id: key.key_id,
-      project_id: key.project_id,
-      scopes: key.scopes,
-      rate_limit: key.rate_limit,
-    };
+    return ready.principal;
+  }
+
+  /**
+   * The principal of a cached key, built once per cache entry (not per request), with its
+   * expiry already parsed.
+   */
+  private principalOf(key: KeyPrincipal): { principal: ApiKeyPrincipal; expiresAtMs: number } {
+    let ready = this.principals.get(key);
+    if (!ready) {
+      ready = {
+        principal: {
+          kind: 'api_key',
+          user_id: key.user_id,
+          key_id: key.key_id,
+          project_id: key.project_id,
+          scopes: key.scopes,
+          rate_limit: key.rate_limit,
+        },
+        expiresAtMs: key.expires_at ? Date.parse(key.expires_at) : Infinity,
+      };
+      this.principals.set(key, ready);
+    }
+    return ready;
   }
 
   /** Drops a key now (this process); other processes learn it from the event. */
