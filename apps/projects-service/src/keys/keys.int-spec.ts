@@ -3,86 +3,26 @@
  * which keys authenticate.
  */
 import { generateApiKey, hashApiKey, lastFour } from '@cap/auth';
-import { Actor, CHANNELS, DomainError, newId, SCOPES } from '@cap/contracts';
-import { createPrismaClient, Database, MemberRole } from '@cap/db';
-import { EventBus } from '@cap/queue';
-import {
-  cleanRedisPrefix,
-  createTestDatabase,
-  TEST_ENV,
-  testQueuePrefix,
-  TestDatabase,
-} from '@cap/testing';
-import { ProjectsRepository } from '../projects/projects.repository';
-import { KeysRepository } from './keys.repository';
-import { KeysService } from './keys.service';
+import { Actor, DomainError, SCOPES } from '@cap/contracts';
+import { MemberRole } from '@cap/db';
+import { ServiceFixture } from '../../test/service-fixture';
 
-let tdb: TestDatabase;
-let db: Database;
-let bus: EventBus;
-let listener: EventBus;
-let keys: KeysService;
-const prefix = testQueuePrefix();
-const revokedEvents: unknown[] = [];
+let fixture: ServiceFixture;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = new Database(createPrismaClient({ url: tdb.url, poolMax: 4 }));
-  bus = new EventBus(TEST_ENV.redisUrl, prefix);
-  listener = new EventBus(TEST_ENV.redisUrl, prefix);
-  await listener.subscribe(CHANNELS.keyRevoked, (e) => revokedEvents.push(e));
-  keys = new KeysService(new KeysRepository(db), new ProjectsRepository(db), bus);
+  fixture = await ServiceFixture.start();
 });
 
 afterAll(async () => {
-  await db.onApplicationShutdown();
-  await bus.close();
-  await listener.close();
-  await cleanRedisPrefix(prefix);
-  await tdb.drop();
+  await fixture.stop();
 });
 
-async function user(): Promise<Actor> {
-  const id = newId('user');
-  await db.client.user.create({
-    data: { id, email: `${id}@example.com`, passwordHash: '$argon2id$test' },
-  });
-  return { user_id: id, scopes: [...SCOPES] };
-}
-
-async function project(owner: Actor, members: Array<[Actor, MemberRole]> = []): Promise<string> {
-  const id = newId('project');
-  await db.client.project.create({
-    data: {
-      id,
-      name: 'p',
-      regionId: 'us-east',
-      memberships: {
-        create: [
-          { userId: owner.user_id, role: 'owner' },
-          ...members.map(([a, role]) => ({ userId: a.user_id, role })),
-        ],
-      },
-    },
-  });
-  return id;
-}
-
-async function issue(actor: Actor, projectId: string, extra: { expires_at?: string } = {}) {
-  const secret = generateApiKey();
-  const key = await keys.create({
-    v: 1,
-    actor,
-    project_id: projectId,
-    name: 'k',
-    secret_hash: hashApiKey(secret),
-    last4: lastFour(secret),
-    ...extra,
-  });
-  return { key, hash: hashApiKey(secret) };
-}
-
-const authenticate = (hash: string) => keys.authenticate({ v: 1, secret_hash: hash });
+const user = () => fixture.user();
+const project = (owner: Actor, members: Array<[Actor, MemberRole]> = []) =>
+  fixture.project(owner, members);
+const issue = (actor: Actor, projectId: string, extra: { expires_at?: string } = {}) =>
+  fixture.issue(actor, projectId, extra);
+const authenticate = (hash: string) => fixture.keys.authenticate({ v: 1, secret_hash: hash });
 
 async function rejects(promise: Promise<unknown>, code: string): Promise<void> {
   await expect(promise).rejects.toBeInstanceOf(DomainError);
@@ -109,7 +49,7 @@ describe('authenticate', () => {
     const owner = await user();
     const prj = await project(owner);
     const { key, hash } = await issue(owner, prj);
-    await keys.revoke({ v: 1, actor: owner, key_id: key.id });
+    await fixture.keys.revoke({ v: 1, actor: owner, key_id: key.id });
     expect(await authenticate(hash)).toBeNull();
   });
 
@@ -120,7 +60,7 @@ describe('authenticate', () => {
       expires_at: new Date(Date.now() + 60_000).toISOString(),
     });
     expect(await authenticate(hash)).not.toBeNull();
-    await db.client.apiKey.update({
+    await fixture.db.client.apiKey.update({
       where: { id: key.id },
       data: { expiresAt: new Date(Date.now() - 1) },
     });
@@ -133,7 +73,7 @@ describe('authenticate', () => {
     const prj = await project(owner, [[dev, 'developer']]);
     const { hash } = await issue(dev, prj);
     expect(await authenticate(hash)).not.toBeNull();
-    await db.client.membership.delete({
+    await fixture.db.client.membership.delete({
       where: { projectId_userId: { projectId: prj, userId: dev.user_id } },
     });
     expect(await authenticate(hash)).toBeNull();
@@ -143,7 +83,7 @@ describe('authenticate', () => {
     const owner = await user();
     const prj = await project(owner);
     const { hash } = await issue(owner, prj);
-    await db.client.project.update({ where: { id: prj }, data: { deletedAt: new Date() } });
+    await fixture.db.client.project.update({ where: { id: prj }, data: { deletedAt: new Date() } });
     expect(await authenticate(hash)).toBeNull();
   });
 });
@@ -165,7 +105,7 @@ describe('create', () => {
     const secret = generateApiKey();
     const base = { v: 1 as const, project_id: prj, name: 'k', last4: lastFour(secret) };
     await rejects(
-      keys.create({
+      fixture.keys.create({
         ...base,
         actor: narrow,
         secret_hash: hashApiKey(secret),
@@ -173,7 +113,11 @@ describe('create', () => {
       }),
       'insufficient_scope',
     );
-    const key = await keys.create({ ...base, actor: narrow, secret_hash: hashApiKey(secret) });
+    const key = await fixture.keys.create({
+      ...base,
+      actor: narrow,
+      secret_hash: hashApiKey(secret),
+    });
     expect(key.scopes).toEqual(['keys:read', 'keys:write']);
   });
 });
@@ -189,16 +133,16 @@ describe('revoke', () => {
     ]);
     const ownerKey = await issue(owner, prj);
     const devKey = await issue(dev, prj);
-    revokedEvents.length = 0;
-    await rejects(keys.revoke({ v: 1, actor: dev, key_id: ownerKey.key.id }), 'forbidden');
-    const revoked = await keys.revoke({ v: 1, actor: dev, key_id: devKey.key.id });
+    fixture.revoked.length = 0;
+    await rejects(fixture.keys.revoke({ v: 1, actor: dev, key_id: ownerKey.key.id }), 'forbidden');
+    const revoked = await fixture.keys.revoke({ v: 1, actor: dev, key_id: devKey.key.id });
     expect(revoked.revoked_at).not.toBeNull();
-    await keys.revoke({ v: 1, actor: admin, key_id: ownerKey.key.id });
+    await fixture.keys.revoke({ v: 1, actor: admin, key_id: ownerKey.key.id });
 
     const deadline = Date.now() + 2_000;
-    while (revokedEvents.length < 2 && Date.now() < deadline)
+    while (fixture.revoked.length < 2 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 10));
-    expect(revokedEvents).toEqual(
+    expect(fixture.revoked).toEqual(
       expect.arrayContaining([
         { v: 1, key_ids: [devKey.key.id] },
         { v: 1, key_ids: [ownerKey.key.id] },
@@ -210,9 +154,9 @@ describe('revoke', () => {
     const owner = await user();
     const prj = await project(owner);
     const { key } = await issue(owner, prj);
-    const first = await keys.revoke({ v: 1, actor: owner, key_id: key.id });
+    const first = await fixture.keys.revoke({ v: 1, actor: owner, key_id: key.id });
     await new Promise((r) => setTimeout(r, 1100));
-    const second = await keys.revoke({ v: 1, actor: owner, key_id: key.id });
+    const second = await fixture.keys.revoke({ v: 1, actor: owner, key_id: key.id });
     expect(second.revoked_at).toBe(first.revoked_at);
   });
 
@@ -221,7 +165,7 @@ describe('revoke', () => {
     const stranger = await user();
     const prj = await project(owner);
     const { key } = await issue(owner, prj);
-    await rejects(keys.revoke({ v: 1, actor: stranger, key_id: key.id }), 'key_not_found');
+    await rejects(fixture.keys.revoke({ v: 1, actor: stranger, key_id: key.id }), 'key_not_found');
   });
 });
 
@@ -232,14 +176,14 @@ describe('list', () => {
     const made = [];
     for (let i = 0; i < 5; i++) made.push((await issue(owner, prj)).key.id);
     // Force a tie: the cursor must then order by id.
-    await db.client.apiKey.updateMany({
+    await fixture.db.client.apiKey.updateMany({
       where: { projectId: prj },
       data: { createdAt: new Date('2026-01-01T00:00:00Z') },
     });
     const seen: string[] = [];
     let after: string | undefined;
     for (;;) {
-      const page = await keys.list({
+      const page = await fixture.keys.list({
         v: 1,
         actor: owner,
         project_id: prj,
