@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BearerStrategy, PRINCIPAL_RESOLVER } from '@cap/auth';
 import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
-import { EventBus, pingRedis } from '@cap/queue';
+import { createRedis, EventBus, pingRedis } from '@cap/queue';
 import { ApiGuard } from './auth/api.guard';
 import { KeyUsage } from './auth/key-usage';
 import { BearerPrincipalResolver } from './auth/principal-resolver.service';
@@ -45,14 +45,8 @@ export class AppModule implements OnApplicationShutdown {
         { provide: LOGGER, useValue: logger },
         {
           provide: HOT_REDIS,
-          useFactory: () => {
-            const redis = new Redis(config.REDIS_URL, {
-              maxRetriesPerRequest: 0,
-              enableOfflineQueue: false,
-            });
-            redis.on('error', () => undefined);
-            return redis;
-          },
+          useFactory: () =>
+            createRedis(config.REDIS_URL, { maxRetriesPerRequest: 0, enableOfflineQueue: false }),
         },
         {
           provide: EventBus,

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from './redis';
 
 /**
  * Redis pub/sub with the queue prefix, for events every replica must see at once (cache
@@ -15,8 +16,7 @@ export class EventBus {
     private readonly redisUrl: string,
     private readonly prefix: string,
   ) {
-    this.publisher = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-    this.publisher.on('error', () => undefined);
+    this.publisher = createRedis(redisUrl, { maxRetriesPerRequest: 1 });
   }
 
   private channel(name: string): string {
@@ -30,8 +30,7 @@ export class EventBus {
   /** Subscribes `handler` to `name`; resolves once Redis confirmed the subscription. */
   async subscribe(name: string, handler: (payload: unknown) => void): Promise<void> {
     if (!this.subscriber) {
-      this.subscriber = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
-      this.subscriber.on('error', () => undefined);
+      this.subscriber = createRedis(this.redisUrl);
       this.subscriber.on('ready', () => {
         if (this.connectedOnce) for (const h of this.reconnectHandlers) h();
         this.connectedOnce = true;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from './redis';
 import { DomainError, JobMap, RpcReply } from '@cap/contracts';
 
 export interface RpcClientOptions {
@@ -30,12 +31,10 @@ export class RpcClient<J extends JobMap> {
   private readonly pending = new Map<string, Pending>();
 
   constructor(private readonly options: RpcClientOptions) {
-    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-    this.connection.on('error', () => undefined);
+    this.connection = createRedis(options.redisUrl);
     this.queue = new Queue(options.queue, { connection: this.connection, prefix: options.prefix });
     this.queue.on('error', () => undefined);
-    this.eventsConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-    this.eventsConnection.on('error', () => undefined);
+    this.eventsConnection = createRedis(options.redisUrl);
     this.events = new QueueEvents(options.queue, {
       connection: this.eventsConnection,
       prefix: options.prefix,
