@@ -3,6 +3,7 @@ import {
   ApiKey,
   DomainError,
   isoOrNull,
+  isScope,
   KeyPrincipal,
   ListPage,
   newId,
@@ -31,7 +32,7 @@ export class KeysService {
   async create(req: Req<'keys.create'>): Promise<ApiKey> {
     await authorize(this.projects, req.project_id, req.actor.user_id, 'keys.create');
     // A key never gets more than the credential that created it.
-    const scopes = req.scopes ?? req.actor.scopes.filter((s) => SCOPES.some((k) => k === s));
+    const scopes = req.scopes ?? req.actor.scopes.filter(isScope);
     const excess = scopes.filter((s) => !req.actor.scopes.includes(s));
     if (excess.length) {
       throw new DomainError(
