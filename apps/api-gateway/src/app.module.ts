@@ -1,12 +1,11 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BearerStrategy, PRINCIPAL_RESOLVER } from '@cap/auth';
 import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
 import { createRedis, EventBus, pingRedis } from '@cap/queue';
-import { ApiGuard } from './auth/api.guard';
+import { ApiAccess } from './auth/api-access';
 import { KeyUsage } from './auth/key-usage';
 import { BearerPrincipalResolver } from './auth/principal-resolver.service';
 import { TokenVerifier } from './auth/token-verifier';
@@ -20,6 +19,7 @@ import { RegionsService } from './regions/regions.service';
 import { RequestIdSigner } from './request-ids';
 import { buildOpenApi, collectRoutes } from './openapi/openapi.builder';
 import { OPENAPI_DOCUMENT } from './openapi/openapi.tokens';
+import { API_ROUTES, ApiRoute } from './routes';
 import { Upstream } from './upstream/upstream';
 import { UsageMetering } from './usage/usage-metering';
 import { UsageService } from './usage/usage.service';
@@ -97,12 +97,14 @@ export class AppModule implements OnApplicationShutdown {
             new IdempotencyStore(redis, { runningTtlMs: 60_000, keepMs: 24 * 3_600_000 }),
         },
         KeyUsage,
+        { provide: API_ROUTES, useFactory: () => collectRoutes(API_CONTROLLERS) },
         {
           provide: OPENAPI_DOCUMENT,
-          useFactory: () => buildOpenApi(collectRoutes(API_CONTROLLERS), config.PUBLIC_URL ?? '/'),
+          inject: [API_ROUTES],
+          useFactory: (routes: ApiRoute[]) => buildOpenApi(routes, config.PUBLIC_URL ?? '/'),
         },
-        // Every /v1 route: who is calling, may they, how often.
-        { provide: APP_GUARD, useClass: ApiGuard },
+        // Every /v1 route: who is calling, may they, how often; then metering.
+        ApiAccess,
         // POST routes carry @Idempotent(): run once and replay per Idempotency-Key.
         IdempotencyInterceptor,
         RegionsService,

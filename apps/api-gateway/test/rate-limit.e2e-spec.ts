@@ -78,6 +78,34 @@ describe('per-key limits', () => {
   });
 });
 
+describe('HEAD requests', () => {
+  it('spend one permit each, like GET, and are refused past the limit', async () => {
+    const key = await newKey(4);
+    const head = () =>
+      fetch(`${platform.url()}/v1/regions`, {
+        method: 'HEAD',
+        headers: { Authorization: `Bearer ${key}` },
+      });
+    const seen: Array<[number, string | null]> = [];
+    for (const send of [head, () => get(platform.url(), key), head, head, head]) {
+      const res = await send();
+      seen.push([res.status, res.headers.get('ratelimit-remaining')]);
+    }
+    expect(seen).toEqual([
+      [200, '3'],
+      [200, '2'],
+      [200, '1'],
+      [200, '0'],
+      [429, '0'],
+    ]);
+  });
+
+  it('need a credential like GET', async () => {
+    const res = await fetch(`${platform.url()}/v1/regions`, { method: 'HEAD' });
+    expect(res.status).toBe(401);
+  });
+});
+
 describe('two gateway processes', () => {
   let second: RunningApp;
   beforeAll(async () => {

@@ -1,5 +1,4 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { DomainError, Scope } from '@cap/contracts';
 import type { Principal } from './principal';
 
@@ -32,12 +31,12 @@ export interface RouteAccess {
   scopes: readonly string[];
 }
 
-export function routeAccess(reflector: Reflector, context: ExecutionContext): RouteAccess {
-  const targets = [context.getHandler(), context.getClass()];
-  return {
-    public: reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, targets) === true,
-    scopes: reflector.getAllAndOverride<Scope[] | undefined>(SCOPES_KEY, targets) ?? [],
-  };
+/** What a route handler (or, failing that, its controller) declares about access. */
+export function routeAccess(handler: object, controller: object): RouteAccess {
+  const read = <T>(key: string): T | undefined =>
+    (Reflect.getMetadata(key, handler) as T | undefined) ??
+    (Reflect.getMetadata(key, controller) as T | undefined);
+  return { public: read<boolean>(PUBLIC_KEY) === true, scopes: read<Scope[]>(SCOPES_KEY) ?? [] };
 }
 
 /** `403 insufficient_scope` unless the principal carries every required scope. */

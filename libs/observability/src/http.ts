@@ -4,6 +4,9 @@ import { parse as parseSecureJson } from 'secure-json-parse';
 import { DomainError, newId } from '@cap/contracts';
 import { sendError } from './exception-filter';
 
+/** What JSON responses say they are (Fastify's own default, for handlers that send text). */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 /**
  * Fastify options shared by every app: request ids, body limit. Fastify's own logger stays off
  * (it would make a child logger per request); the app logs one access line per request itself.
@@ -39,13 +42,15 @@ export function fastifyOptions(logger: Logger) {
  * through the handlers Nest installs.
  */
 export function installHttpContract(fastify: FastifyInstance, logger: Logger): void {
-  // At send time: an app may replace the request id once it knows the caller.
-  fastify.addHook('onSend', (req, reply, _payload, done) => {
-    void reply.header('Request-Id', req.id);
+  // Set on arrival, so every later response (errors included) carries it; an app that replaces
+  // the request id once it knows the caller sets the header again.
+  fastify.addHook('onRequest', (req, reply, done) => {
+    void reply.header('request-id', req.id);
     done();
   });
-  fastify.addHook('onResponse', (req, reply, done) => {
-    if (logger.isLevelEnabled('info')) {
+  // The level is fixed for the process: below `info` the hook is not installed at all.
+  if (logger.isLevelEnabled('info')) {
+    fastify.addHook('onResponse', (req, reply, done) => {
       logger.info(
         {
           request_id: req.id,
@@ -56,9 +61,9 @@ export function installHttpContract(fastify: FastifyInstance, logger: Logger): v
         },
         'request',
       );
-    }
-    done();
-  });
+      done();
+    });
+  }
   // Only JSON bodies are accepted: without this, text/plain would reach validation as a string.
   fastify.removeContentTypeParser('text/plain');
   // JSON must be valid UTF-8: Fastify's parser would silently turn bad bytes into U+FFFD.

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { JSON_CONTENT_TYPE } from '@cap/observability';
 
 /**
  * One record per (principal, Idempotency-Key) in Redis: `running` while the first request
@@ -84,7 +85,7 @@ export class IdempotencyStore {
       fingerprint,
       status,
       body,
-      'application/json; charset=utf-8',
+      JSON_CONTENT_TYPE,
       this.options.keepMs,
     );
   }

@@ -1,14 +1,12 @@
 import { RequestMethod, Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { z } from 'zod';
+import { routeAccess } from '@cap/auth';
 import { ErrorCode, ERROR_CODES, httpStatusOf } from '@cap/contracts';
 import { IDEMPOTENT } from '../idempotency/idempotent.decorator';
 import { API_DOC, RouteDoc } from './api-doc.decorator';
 
 type Json = Record<string, unknown>;
-
-const REQUIRED_SCOPES = 'cap:required-scopes';
-const PUBLIC = 'cap:public';
 
 export interface DocumentedRoute {
   method: string;
@@ -39,16 +37,8 @@ export function collectRoutes(controllers: Type<unknown>[]): DocumentedRoute[] {
       if (verb === 'POST' && Reflect.getMetadata(IDEMPOTENT, handler) !== true) {
         throw new Error(`POST ${path} (${controller.name}.${name}) is not @Idempotent()`);
       }
-      routes.push({
-        method: verb,
-        path,
-        doc,
-        scopes:
-          (Reflect.getMetadata(REQUIRED_SCOPES, handler) as string[] | undefined) ??
-          (Reflect.getMetadata(REQUIRED_SCOPES, controller) as string[] | undefined) ??
-          [],
-        public: Reflect.getMetadata(PUBLIC, handler) === true,
-      });
+      const access = routeAccess(handler, controller);
+      routes.push({ method: verb, path, doc, scopes: [...access.scopes], public: access.public });
     }
   }
   return routes;

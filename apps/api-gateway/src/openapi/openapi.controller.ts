@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { z } from 'zod';
 import { Public } from '@cap/auth';
+import { JSON_CONTENT_TYPE } from '@cap/observability';
 import { ApiDoc } from './api-doc.decorator';
 import { OPENAPI_DOCUMENT } from './openapi.tokens';
 
@@ -24,7 +25,7 @@ export class OpenApiController {
   })
   @Get()
   @Public()
-  @Header('content-type', 'application/json; charset=utf-8')
+  @Header('content-type', JSON_CONTENT_TYPE)
   get(): string {
     return this.body;
   }

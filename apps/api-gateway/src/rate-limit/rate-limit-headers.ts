@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type { Principal } from '@cap/auth';
 import type { Decision } from './sliding-window.limiter';
 
@@ -9,16 +10,16 @@ export function bucketOf(principal: Principal): string {
 }
 
 /** The IETF draft's `RateLimit-*` headers and the older `X-RateLimit-*` trio. */
-export function rateLimitHeaders(d: Decision, windowSeconds: number): Record<string, string> {
+export function setRateLimitHeaders(reply: FastifyReply, d: Decision, windowSeconds: number): void {
   const limit = String(d.limit);
   const remaining = String(d.remaining);
-  return {
-    'ratelimit-limit': limit,
-    'ratelimit-remaining': remaining,
-    'ratelimit-reset': String(d.resetSeconds),
-    'ratelimit-policy': `${limit};w=${windowSeconds}`,
-    'x-ratelimit-limit': limit,
-    'x-ratelimit-remaining': remaining,
-    'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + d.resetSeconds),
-  };
+  const reset = String(d.resetSeconds);
+  void reply
+    .header('ratelimit-limit', limit)
+    .header('ratelimit-remaining', remaining)
+    .header('ratelimit-reset', reset)
+    .header('ratelimit-policy', `${limit};w=${windowSeconds}`)
+    .header('x-ratelimit-limit', limit)
+    .header('x-ratelimit-remaining', remaining)
+    .header('x-ratelimit-reset', String(Math.ceil(Date.now() / 1000) + d.resetSeconds));
 }

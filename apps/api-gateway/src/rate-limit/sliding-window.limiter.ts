@@ -112,24 +112,34 @@ export class SlidingWindowLimiter {
   }
 
   /**
+   * Spends one permit of `bucket` if this process can decide alone: a lease with permits left,
+   * or a denial it remembers. `undefined` means Redis must be asked (`take`).
+   */
+  tryTake(bucket: string, limit: number): Decision | undefined {
+    const lease = this.leases.get(bucket);
+    if (!lease || lease.limit !== limit) return undefined;
+    const now = Date.now();
+    if (lease.permits > 0 && now < lease.expiresAt) {
+      lease.permits -= 1;
+      return this.decide(lease, true, now);
+    }
+    if (lease.granted === 0 && now < lease.deniedUntil) return this.decide(lease, false, now);
+    return undefined;
+  }
+
+  /**
    * Spends one permit of `bucket`; throws if Redis cannot be reached. Requests that wait on
    * the same renewal share its permits; one that finds them gone renews again, and is refused
    * only when Redis itself grants nothing.
    */
   async take(bucket: string, limit: number): Promise<Decision> {
     for (let attempt = 0; ; attempt++) {
-      const now = Date.now();
+      const decided = this.tryTake(bucket, limit);
+      if (decided) return decided;
       let lease = this.leases.get(bucket);
       if (lease && lease.limit !== limit) {
         this.giveBack(bucket, lease);
         lease = undefined;
-      }
-      if (lease && lease.permits > 0 && now < lease.expiresAt) {
-        lease.permits -= 1;
-        return this.decide(lease, true, now);
-      }
-      if (lease && lease.granted === 0 && now < lease.deniedUntil) {
-        return this.decide(lease, false, now);
       }
       lease = await this.renew(bucket, limit, lease);
       // Redis is out of permits, or a stampede keeps draining fresh leases: refuse.
