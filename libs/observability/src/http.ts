@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorCodes, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { parse as parseSecureJson } from 'secure-json-parse';
 import { DomainError, newId } from '@cap/contracts';
@@ -46,6 +46,11 @@ export function installHttpContract(fastify: FastifyInstance, logger: Logger): v
   // the request id once it knows the caller sets the header again.
   fastify.addHook('onRequest', (req, reply, done) => {
     void reply.header('request-id', req.id);
+    const declared = Number(req.headers['content-length']);
+    if (declared > 0 && declared > req.routeOptions.bodyLimit) {
+      refuseOversized(req, reply, declared, done);
+      return;
+    }
     done();
   });
   // The level is fixed for the process: below `info` the hook is not installed at all.
@@ -97,3 +102,43 @@ export function installHttpContract(fastify: FastifyInstance, logger: Logger): v
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** Bodies over the limit but under this are read and dropped, so the client sees the 413. */
+const DRAIN_MAX_BYTES = 16 * 1024 * 1024;
+const DRAIN_MAX_MS = 5_000;
+
+/**
+ * `413` for a body whose declared length is over the route's limit, before anything parses it.
+ * Answering and closing while the client is still sending makes most clients report a broken
+ * pipe instead of the answer, so a body of up to 16 MiB is read and dropped first (nginx's
+ * lingering close, bounded in size and time); anything larger, or slower, gets the answer and a
+ * closed connection at once.
+ */
+function refuseOversized(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  declared: number,
+  done: (err?: Error) => void,
+): void {
+  const tooLarge = new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE();
+  const raw = req.raw;
+  if (declared > DRAIN_MAX_BYTES || raw.readableEnded) {
+    void reply.header('connection', 'close');
+    done(tooLarge);
+    return;
+  }
+  let settled = false;
+  const finish = (drained: boolean) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    raw.off('end', onEnd).off('error', onError);
+    if (!drained) void reply.header('connection', 'close');
+    done(tooLarge);
+  };
+  const onEnd = () => finish(true);
+  const onError = () => finish(false);
+  const timer = setTimeout(() => finish(false), DRAIN_MAX_MS);
+  raw.on('end', onEnd).on('error', onError);
+  raw.resume();
+}
