@@ -14,6 +14,7 @@ import { GrantsRepository } from './oauth/grants.repository';
 import { OAuthHousekeeping } from './oauth/oauth-housekeeping.service';
 import { OAuthRoutes } from './oauth/oauth-routes';
 import { OidcProviderService } from './oauth/oidc-provider.service';
+import { TokenThrottle } from './oauth/token-throttle';
 import { RedisArtifactStore } from './oauth/redis-artifacts.store';
 import { TokenRevocationService } from './oauth/token-revocation.service';
 import { OAUTH_REDIS, REDIS_ARTIFACTS } from './oauth/tokens';
@@ -77,6 +78,7 @@ export class AppModule implements OnApplicationShutdown {
         TokenRevocationService,
         OidcProviderService,
         OAuthRoutes,
+        TokenThrottle,
         OAuthHousekeeping,
         SignInThrottle,
         InteractionsService,

@@ -44,6 +44,8 @@ export const authServerEnv = baseEnv
     SIGNIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
     SIGNIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(20),
     SIGNIN_WINDOW_S: seconds(1, 86_400, 900),
+    /** Requests to the token endpoint per client per minute (sliding), all replicas together. */
+    TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
     /** How often every replica re-reads the signing keys (a rotation also tells them at once). */
     SIGNING_KEYS_REFRESH_S: seconds(1, 3_600, 60),
     /** Behind a TLS-terminating proxy: trust its X-Forwarded-* headers. */

@@ -1,14 +1,22 @@
+import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { LOGGER } from '../config';
+import { AuthServerConfig, CONFIG, LOGGER } from '../config';
+import { clientIp } from '../pages/page-response';
+import { OAUTH_ROUTES } from './oidc-configuration';
 import { OidcProviderService } from './oidc-provider.service';
+import { claimedClientId, TokenThrottle } from './token-throttle';
+
+/** oidc-provider's own limit on a request body. */
+const TOKEN_FORM_LIMIT = 56 * 1024;
 
 /**
  * Mounts oidc-provider on the app's Fastify instance: `/oauth/*` and `/.well-known/*` go to it
- * untouched, below Nest. oidc-provider reads the request body itself and writes its own
+ * untouched, below Nest. oidc-provider reads the request body itself (but for the token
+ * endpoint's form, read here first to find the client's budget: TokenThrottle) and writes its own
  * responses (RFC 6749 error objects, `Cache-Control: no-store` on tokens), so these routes live
  * in a Fastify context with no body parser, and the reply is hijacked: neither Fastify's
  * serialisation nor the platform's `/v1` error filter ever touches them.
@@ -21,12 +29,26 @@ export class OAuthRoutes implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly oidc: OidcProviderService,
+    private readonly throttle: TokenThrottle,
+    @Inject(CONFIG) private readonly config: AuthServerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async onModuleInit(): Promise<void> {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     await fastify.register(formbody, { bodyLimit: 64 * 1024 });
+    // The token endpoint reads its form here, to find the client whose budget it spends, and
+    // hands the text to oidc-provider (which uses an already-read body as its own).
+    await fastify.register(async (token) => {
+      token.removeAllContentTypeParsers();
+      token.addContentTypeParser(
+        'application/x-www-form-urlencoded',
+        { parseAs: 'string', bodyLimit: TOKEN_FORM_LIMIT },
+        (_req, body, done) => done(null, body),
+      );
+      token.addContentTypeParser('*', (_req, _payload, done) => done(null));
+      token.post(OAUTH_ROUTES.token, (req, reply) => this.token(req, reply));
+    });
     await fastify.register(async (protocol) => {
       protocol.removeAllContentTypeParsers();
       // Leaves the body unread for oidc-provider, which limits its size itself.
@@ -35,6 +57,35 @@ export class OAuthRoutes implements OnModuleInit {
       protocol.all('/oauth/*', handler);
       protocol.all('/.well-known/*', handler);
     });
+  }
+
+  private async token(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const form = typeof req.body === 'string' ? req.body : undefined;
+    const ip = clientIp(req, this.config.TRUST_PROXY);
+    const clientId = claimedClientId(req.headers.authorization, form);
+    if (clientId) {
+      let wait = 0;
+      try {
+        wait = await this.throttle.retryAfter(clientId, ip);
+      } catch (err) {
+        // Without Redis oidc-provider cannot answer either; it says so itself.
+        this.logger.warn({ err, request_id: req.id }, 'token budget not checked');
+      }
+      if (wait > 0) {
+        await reply
+          .code(429)
+          .header('retry-after', String(wait))
+          .header('cache-control', 'no-store')
+          .send({
+            error: 'slow_down',
+            error_description: `Too many token requests for this client. Retry after ${wait} s.`,
+          });
+        return;
+      }
+    }
+    this.throttle.note(req.raw, ip);
+    if (form !== undefined) (req.raw as IncomingMessage & { body?: string }).body = form;
+    await this.handOver(req, reply);
   }
 
   private async handOver(req: FastifyRequest, reply: FastifyReply): Promise<void> {

@@ -21,6 +21,7 @@ import { adapterFactory } from './oidc-adapter';
 import { clientMetadata, OAUTH_ROUTES, oidcConfiguration } from './oidc-configuration';
 import { RedisArtifactStore } from './redis-artifacts.store';
 import { DEFAULT_SCOPE, OFFERED_SCOPES } from './scopes';
+import { clientAuthenticated, TokenThrottle } from './token-throttle';
 import { TokenRevocationService } from './token-revocation.service';
 import { REDIS_ARTIFACTS } from './tokens';
 
@@ -59,6 +60,7 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
     private readonly users: UsersRepository,
     private readonly revocation: TokenRevocationService,
     private readonly events: EventBus,
+    private readonly throttle: TokenThrottle,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -185,8 +187,17 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
         ctx.set('X-Frame-Options', 'DENY');
         ctx.set('Cache-Control', 'no-store');
       }
-      // Metadata lists every scope a client may ask for, the API's included.
       const oidc = (ctx as { oidc?: typeof ctx.oidc }).oidc;
+      // The token endpoint's budget counts requests whose client authenticated (TokenThrottle).
+      if (oidc?.route === 'token' && oidc.client && clientAuthenticated(ctx.status, ctx.body)) {
+        const isPublic = oidc.client.clientAuthMethod === 'none';
+        const req = (ctx as unknown as { req: IncomingMessage }).req;
+        // Counted before the answer leaves, so the client's next request sees it.
+        await this.throttle
+          .count(oidc.client.clientId, isPublic, req)
+          .catch((err: unknown) => this.logger.warn({ err }, 'token request not counted'));
+      }
+      // Metadata lists every scope a client may ask for, the API's included.
       if (oidc?.route === 'discovery' && ctx.status === 200 && typeof ctx.body === 'object') {
         (ctx.body as Record<string, unknown>).scopes_supported = [...OFFERED_SCOPES];
       }

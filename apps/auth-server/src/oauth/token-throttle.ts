@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { AuthServerConfig, CONFIG } from '../config';
+import { execOrThrow } from './redis-artifacts.store';
+import { OAUTH_REDIS } from './tokens';
+
+const WINDOW_MS = 60_000;
+
+/**
+ * The token endpoint's budget per client: TOKEN_REQUESTS_PER_MINUTE over a sliding minute (the
+ * weighted estimate over this minute and the last), shared by every auth-server through Redis.
+ * A public client (no secret: anyone may name it) has its budget per client and address.
+ *
+ * Only requests whose client authenticated are counted — after oidc-provider has checked the
+ * client — so nobody can spend a confidential client's budget by naming it. A request is
+ * refused up front, by the client id it names, once that client's own authenticated requests
+ * fill the window; a refused request is not counted.
+ */
+@Injectable()
+export class TokenThrottle {
+  /** The address each token request came from, as the HTTP layer saw it (see `note`). */
+  private readonly addresses = new WeakMap<IncomingMessage, string>();
+
+  constructor(
+    @Inject(CONFIG) private readonly config: AuthServerConfig,
+    @Inject(OAUTH_REDIS) private readonly redis: Redis,
+  ) {}
+
+  private key(bucket: string, window: number): string {
+    const id = createHash('sha256').update(bucket).digest('base64url').slice(0, 22);
+    return `${this.config.QUEUE_PREFIX}:token-rl:{${id}}:${window}`;
+  }
+
+  /** Remembers where a request came from, for `count` after oidc-provider has answered it. */
+  note(req: IncomingMessage, ip: string): void {
+    this.addresses.set(req, ip);
+  }
+
+  /** Seconds until the client `clientId` names may ask for a token again; 0 when it may now. */
+  async retryAfter(clientId: string, ip: string, now = Date.now()): Promise<number> {
+    const window = Math.floor(now / WINDOW_MS);
+    const buckets = [clientId, `${clientId} ${ip}`];
+    const counts = (
+      await this.redis.mget(buckets.flatMap((b) => [this.key(b, window - 1), this.key(b, window)]))
+    ).map(Number);
+    const limit = this.config.TOKEN_REQUESTS_PER_MINUTE;
+    return Math.max(
+      secondsUntilBelow(limit, counts[0], counts[1], now),
+      secondsUntilBelow(limit, counts[2], counts[3], now),
+    );
+  }
+
+  /**
+   * One more request of a client oidc-provider authenticated (`req` is the request `note` saw;
+   * a public client counts per address).
+   */
+  async count(clientId: string, isPublic: boolean, req: IncomingMessage, now = Date.now()) {
+    const bucket = isPublic ? `${clientId} ${this.addresses.get(req) ?? '-'}` : clientId;
+    const key = this.key(bucket, Math.floor(now / WINDOW_MS));
+    await execOrThrow(
+      this.redis
+        .multi()
+        .incr(key)
+        .pexpire(key, 2 * WINDOW_MS),
+    );
+  }
+}
+
+/**
+ * The client a token request names: the Basic header's user (RFC 6749 §2.3.1, form-encoded),
+ * else the form's `client_id`. Not authenticated: only for looking up its budget.
+ */
+export function claimedClientId(
+  authorization: string | undefined,
+  form: string | undefined,
+): string | undefined {
+  let id: string | null | undefined;
+  if (authorization && /^basic /i.test(authorization)) {
+    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    id = colon > 0 ? decoded.slice(0, colon) : undefined;
+    try {
+      id = id && decodeURIComponent(id.replace(/\+/g, ' '));
+    } catch {
+      // Not form-encoded: oidc-provider will refuse it; its budget is looked up as sent.
+    }
+  } else if (form) {
+    id = new URLSearchParams(form).get('client_id');
+  }
+  return id && id.length <= 255 ? id : undefined;
+}
+
+/**
+ * With `previous` requests in the last fixed minute and `current` in this one, the sliding
+ * estimate is previous × (share of the last minute still in the window) + current. Returns the
+ * whole seconds after which it is below `limit` (0 if it is below now).
+ */
+export function secondsUntilBelow(
+  limit: number,
+  previous: number,
+  current: number,
+  now: number,
+): number {
+  const elapsed = (now % WINDOW_MS) / WINDOW_MS;
+  if (previous * (1 - elapsed) + current < limit) return 0;
+  let waitMs: number;
+  if (current < limit) {
+    // Within this minute, once enough of the last one has slid out.
+    waitMs = (1 - (limit - current) / previous - elapsed) * WINDOW_MS;
+  } else {
+    // Next minute, once enough of this one has slid out.
+    waitMs = (1 - elapsed + (1 - limit / current)) * WINDOW_MS;
+  }
+  // Whole seconds, strictly past the moment: a client that waits exactly this long gets in.
+  return Math.floor(Math.max(0, waitMs) / 1000 + 1e-9) + 1;
+}
+
+/**
+ * Whether a token response came after the client authenticated: oidc-provider names the client
+ * before it checks the secret, and a failed check is `invalid_client` (or `invalid_request` for
+ * malformed credentials).
+ */
+export function clientAuthenticated(status: number, body: unknown): boolean {
+  if (status < 400) return true;
+  const error = (body as { error?: unknown } | undefined)?.error;
+  return error !== 'invalid_client' && error !== 'invalid_request';
+}
