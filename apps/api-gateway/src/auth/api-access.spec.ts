@@ -31,7 +31,9 @@ async function registered(fastify: FastifyInstance, register: () => void): Promi
 
 describe('ApiAccess', () => {
   it('refuses to serve a /v1 route no controller declares', async () => {
-    const fastify = withAccess([{ method: 'GET', path: '/v1/declared', public: false, scopes: [] }]);
+    const fastify = withAccess([
+      { method: 'GET', path: '/v1/declared', public: false, scopes: [] },
+    ]);
     const err = await registered(fastify, () => fastify.get('/v1/undeclared', () => 'open'));
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch('GET /v1/undeclared is served but not declared');
