@@ -8,6 +8,7 @@ import { ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { loadConfig } from '@cap/config';
 import { REPO_ROOT, RunningApp, spawnTs, TestPlatform } from '@cap/testing';
@@ -33,6 +34,10 @@ interface Target {
 }
 
 interface Sample {
+  /** Commands Redis processed per request (all clients: the platform's background work too). */
+  redisPerReq: number;
+  /** Requests the load generator completed. */
+  total: number;
   rps: number;
   p50: number;
   p99: number;
@@ -42,10 +47,17 @@ interface Sample {
   errors: number;
 }
 
-function load(target: Target): Promise<Sample> {
+/** Commands Redis has processed since it started. */
+async function redisCommands(redis: Redis): Promise<number> {
+  const stats = await redis.info('stats');
+  return Number(/total_commands_processed:(\d+)/.exec(stats)?.[1] ?? NaN);
+}
+
+async function load(target: Target, redis: Redis): Promise<Sample> {
   const pids = target.pids();
   const cpuBefore = pids.map(cpuMs);
-  return new Promise((done, fail) => {
+  const redisBefore = await redisCommands(redis);
+  const sample = await new Promise<Omit<Sample, 'redisPerReq'>>((done, fail) => {
     autocannon(
       {
         url: target.url,
@@ -58,6 +70,7 @@ function load(target: Target): Promise<Sample> {
         const cpu = pids.map(cpuMs).reduce((a, b, i) => a + b - cpuBefore[i], 0);
         const total = result.requests.total || 1;
         done({
+          total,
           rps: result.requests.average,
           p50: result.latency.p50,
           p99: result.latency.p99,
@@ -69,6 +82,9 @@ function load(target: Target): Promise<Sample> {
       },
     );
   });
+  const redisAfter = await redisCommands(redis);
+  // The two INFO calls are the bench's own.
+  return { ...sample, redisPerReq: (redisAfter - redisBefore - 2) / sample.total };
 }
 
 function median(values: number[]): number {
@@ -95,6 +111,7 @@ async function main(): Promise<void> {
     { LOG_LEVEL: 'warn', RATE_LIMIT_DEFAULT: '100000000' },
   );
   let bare: { url: string; child: ChildProcess } | undefined;
+  const redis = new Redis(platform.env.REDIS_URL);
   try {
     const tenant = await platform.tenant('bench');
     const gw = platform.url('api-gateway');
@@ -201,7 +218,7 @@ async function main(): Promise<void> {
       for (const target of targets) {
         process.stderr.write(`bench: round ${round}/${env.BENCH_ROUNDS} ${target.name}\n`);
         polling = target.metered;
-        samples.get(target.name)!.push(await load(target));
+        samples.get(target.name)!.push(await load(target, redis));
         polling = false;
       }
     }
@@ -243,6 +260,7 @@ async function main(): Promise<void> {
         p50_ms: median(s.map((x) => x.p50)),
         p99_ms: median(s.map((x) => x.p99)),
         cpu_us_per_req: Math.round(median(s.map((x) => x.cpuUsPerReq)) * 10) / 10,
+        redis_per_req: median(s.map((x) => x.redisPerReq)),
         ratio: Math.round((rps / base) * 1000) / 1000,
         ok_2xx: s.reduce((a, x) => a + x.ok2xx, 0),
         non_2xx: s.reduce((a, x) => a + x.non2xx, 0),
@@ -251,11 +269,11 @@ async function main(): Promise<void> {
     });
 
     const table = [
-      '| route | req/s | p50 ms | p99 ms | CPU µs/req | ratio to bare | 2xx | non-2xx |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      '| route | req/s | p50 ms | p99 ms | CPU µs/req | Redis cmds/req | ratio to bare | 2xx | non-2xx |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...rows.map(
         (r) =>
-          `| ${r.route} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.cpu_us_per_req} | ${r.ratio.toFixed(3)} | ${r.ok_2xx} | ${r.non_2xx} |`,
+          `| ${r.route} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.cpu_us_per_req} | ${r.redis_per_req.toFixed(3)} | ${r.ratio.toFixed(3)} | ${r.ok_2xx} | ${r.non_2xx} |`,
       ),
     ].join('\n');
     const exact = counted === sent;
@@ -290,6 +308,7 @@ async function main(): Promise<void> {
     if (!exact) process.exitCode = 1;
   } finally {
     bare?.child.kill('SIGTERM');
+    redis.disconnect();
     await platform.stop();
   }
 }
