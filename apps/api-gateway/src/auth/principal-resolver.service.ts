@@ -62,10 +62,10 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
    * only `resolve` can tell. No promise, no I/O: the path of nearly every request.
    */
   resolveKnown(token: string): Principal | null | undefined {
+    // What is cached was well formed when it was cached: shape checks are for misses.
     if (!token.startsWith(API_KEY_PREFIX)) {
-      return looksLikeJwt(token) ? this.tokens.verifiedPrincipal(token) : null;
+      return this.tokens.verifiedPrincipal(token) ?? (looksLikeJwt(token) ? undefined : null);
     }
-    // A cached hash was well formed when it was cached: the shape check is for misses.
     const cached = this.cache.get(hashApiKey(token));
     if (!cached) return isWellFormedApiKey(token) ? undefined : null;
     return cached.principal && this.admit(cached.principal);
