@@ -3,11 +3,11 @@
  * visibility, body handling, upstream deadlines, and revocation across gateway processes.
  */
 import { generateApiKey } from '@cap/auth';
-import { RunningApp, TestPlatform } from '@cap/testing';
+import { RunningApp, Tenant, TestPlatform } from '@cap/testing';
 
 let platform: TestPlatform;
-let alice: Awaited<ReturnType<TestPlatform['tenant']>>;
-let bob: Awaited<ReturnType<TestPlatform['tenant']>>;
+let alice: Tenant;
+let bob: Tenant;
 
 beforeAll(async () => {
   platform = await TestPlatform.start();

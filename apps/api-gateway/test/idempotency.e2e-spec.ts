@@ -7,15 +7,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  ApiResponse,
   apiRequest,
+  ApiResponse,
   DbSnapshotter,
   errorEnvelopeProblems,
   RunningApp,
+  Tenant,
   TestPlatform,
 } from '@cap/testing';
-
-type Tenant = Awaited<ReturnType<TestPlatform['tenant']>>;
 
 let platform: TestPlatform;
 let db: DbSnapshotter;

@@ -6,17 +6,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  ApiResponse,
   apiRequest,
+  ApiResponse,
   DbSnapshotter,
   errorEnvelopeProblems,
   eventually,
   oauthAccessToken,
   RunningApp,
+  Tenant,
   TestPlatform,
 } from '@cap/testing';
-
-type Tenant = Awaited<ReturnType<TestPlatform['tenant']>>;
 
 let platform: TestPlatform;
 let db: DbSnapshotter;

@@ -3,10 +3,10 @@
  * gateway processes sharing one limit, and Redis going away and coming back.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { freePort, RunningApp, startApp, TestPlatform } from '@cap/testing';
+import { freePort, RunningApp, startApp, Tenant, TestPlatform } from '@cap/testing';
 
 let platform: TestPlatform;
-let tenant: Awaited<ReturnType<TestPlatform['tenant']>>;
+let tenant: Tenant;
 
 beforeAll(async () => {
   platform = await TestPlatform.start(['projects-service', 'auth-server', 'api-gateway']);

@@ -2,10 +2,10 @@
  * The seed documentation's requests, replayed verbatim (method, headers, body) against the
  * booted platform, and its response shapes checked.
  */
-import { TestPlatform } from '@cap/testing';
+import { Tenant, TestPlatform } from '@cap/testing';
 
 let platform: TestPlatform;
-let tenant: Awaited<ReturnType<TestPlatform['tenant']>>;
+let tenant: Tenant;
 let API_KEY: string;
 // Response bodies are checked field by field below.
 const json = (res: Response): Promise<any> => res.json();

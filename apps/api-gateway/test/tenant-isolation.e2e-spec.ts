@@ -12,21 +12,21 @@
 import { MemberRole, SCOPES } from '@cap/contracts';
 import {
   adminWithRetry,
-  ApiResponse,
   apiRequest,
+  ApiResponse,
   DbSnapshotter,
   errorEnvelopeProblems,
   eventually,
   loadRoleTable,
   oauthAccessToken,
-  RoleTable,
   roleMay,
+  RoleTable,
   snapshotDiff,
+  Tenant,
   TENANT_PASSWORD,
   TestPlatform,
 } from '@cap/testing';
 
-type Tenant = Awaited<ReturnType<TestPlatform['tenant']>>;
 interface User {
   id: string;
   email: string;

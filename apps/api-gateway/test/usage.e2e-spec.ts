@@ -3,11 +3,11 @@
  * also across a usage-worker killed with SIGKILL and a gateway stopped with SIGTERM under load;
  * query validation and tenant isolation.
  */
-import { TestPlatform } from '@cap/testing';
+import { Tenant, TestPlatform } from '@cap/testing';
 
 let platform: TestPlatform;
-let alice: Awaited<ReturnType<TestPlatform['tenant']>>;
-let bob: Awaited<ReturnType<TestPlatform['tenant']>>;
+let alice: Tenant;
+let bob: Tenant;
 const t0 = new Date(Date.now() - 5 * 60_000).toISOString();
 
 beforeAll(async () => {

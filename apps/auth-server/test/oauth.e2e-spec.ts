@@ -16,18 +16,22 @@ import {
 } from '@cap/contracts';
 import { EventBus, RpcClient } from '@cap/queue';
 import {
+  adminWithRetry,
   authorizationUrl,
   authorizeInBrowser,
   Browser,
   cleanRedisPrefix,
+  eventually,
   formAction,
   freePort,
   inputValue,
+  OAuthClientCreated,
   pkcePair,
   restartApp,
   RunningApp,
   spawnTs,
   startApp,
+  TENANT_PASSWORD,
   TEST_ENV,
   testQueuePrefix,
   TestPlatform,
@@ -35,16 +39,10 @@ import {
 
 const REDIRECT = 'https://app.example.com/callback';
 const PUBLIC_REDIRECT = 'http://127.0.0.1:8765/callback';
-const PASSWORD = 'a long enough password';
+const PASSWORD = TENANT_PASSWORD;
 const API_AUDIENCE = 'http://127.0.0.1:8080';
 
-interface CreatedClient {
-  id: string;
-  name: string;
-  type: 'confidential' | 'public';
-  redirect_uris: string[];
-  client_secret?: string;
-}
+type CreatedClient = OAuthClientCreated;
 
 let platform: TestPlatform;
 let authServer: RunningApp;
@@ -59,31 +57,9 @@ let seedClient: CreatedClient;
 let publicClient: CreatedClient;
 
 const json = (res: Response): Promise<any> => res.json();
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
-/** Polls `check` until it holds or `timeoutMs` passed; returns whether it held. */
-async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-}
-
-/**
- * The operator CLI, retried once when no reply came: an RpcClient (libs/queue) can miss the reply
- * of a job answered before its event stream is read ('$' race in BullMQ's QueueEvents).
- */
-async function admin<T>(args: string[], stdin = ''): Promise<T> {
-  try {
-    return await platform.admin<T>(args, stdin);
-  } catch (err) {
-    if (!String(err).includes('upstream_timeout')) throw err;
-    process.stderr.write(`admin ${args[0]}: no reply, retrying once\n`);
-    return platform.admin<T>(args, stdin);
-  }
-}
+/** The operator CLI, retried once when no reply came (see adminWithRetry). */
+const admin = <T>(args: string[], stdin = '') => adminWithRetry<T>(platform, args, stdin);
 
 async function createUser(label: string) {
   const email = `${label}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
@@ -735,7 +711,7 @@ describe('authorization codes', () => {
     expect(ttl).toBeGreaterThan(800);
     expect(ttl).toBeLessThanOrEqual(900);
     expect(
-      await eventually(() => revocations.some((e) => e.v === 1 && e.grant_ids.includes(gid))),
+      (await eventually(() => revocations.some((e) => e.v === 1 && e.grant_ids.includes(gid)))).ok,
     ).toBe(true);
   });
 
@@ -782,7 +758,9 @@ describe('refresh tokens', () => {
     expect((await refresh(rotated.refresh_token)).status).toBe(400);
     expect(await introspect(rotated.access_token)).toEqual({ active: false });
     expect(await redis.exists(revokedKey.grant(gid))).toBe(1);
-    expect(await eventually(() => revocations.some((e) => e.grant_ids.includes(gid)))).toBe(true);
+    expect((await eventually(() => revocations.some((e) => e.grant_ids.includes(gid)))).ok).toBe(
+      true,
+    );
   });
 
   it('two concurrent refreshes with one token: exactly one succeeds', async () => {
@@ -862,9 +840,11 @@ describe('revocation (RFC 7009) and introspection (RFC 7662)', () => {
     expect(await redis.exists(revokedKey.jti(jti), revokedKey.grant(gid))).toBe(2);
     expect(await redis.ttl(revokedKey.jti(jti))).toBeLessThanOrEqual(900);
     expect(
-      await eventually(() =>
-        revocations.some((e) => e.jtis.includes(jti) && e.grant_ids.includes(gid)),
-      ),
+      (
+        await eventually(() =>
+          revocations.some((e) => e.jtis.includes(jti) && e.grant_ids.includes(gid)),
+        )
+      ).ok,
     ).toBe(true);
   });
 
@@ -936,23 +916,28 @@ describe('client credentials', () => {
   });
 });
 
+/** The sign-in page an authorization request leads to, and where its form posts. */
+async function signInForm(browser: Browser, base = AS) {
+  const start = await browser.request(
+    authorizationUrl(base, {
+      response_type: 'code',
+      client_id: seedClient.id,
+      redirect_uri: REDIRECT,
+      scope: 'projects:read',
+    }),
+  );
+  const page = await browser.page(new URL(start.headers.get('location')!, base).toString());
+  return { page, action: new URL(formAction(page.html, '/login')!, base).toString() };
+}
+
 describe('sign-in', () => {
   it('a wrong password re-shows the form with an error (401)', async () => {
     const browser = new Browser();
-    const start = await browser.request(
-      authorizationUrl(AS, {
-        response_type: 'code',
-        client_id: seedClient.id,
-        redirect_uri: REDIRECT,
-        scope: 'projects:read',
-      }),
-    );
-    const page = await browser.page(new URL(start.headers.get('location')!, AS).toString());
+    const { page, action } = await signInForm(browser);
     expect(page.status).toBe(200);
     expect(page.html).toMatch(/<label for="email">Email<\/label>/);
     expect(page.html).toMatch(/<label for="password">Password<\/label>/);
     expect(page.headers.get('cache-control')).toBe('no-store');
-    const action = new URL(formAction(page.html, '/login')!, AS).toString();
     const res = await browser.page(action, {
       form: {
         csrf_token: inputValue(page.html, 'csrf_token')!,
@@ -966,17 +951,7 @@ describe('sign-in', () => {
 
   it('refuses a form without its CSRF token (403)', async () => {
     const browser = new Browser();
-    const start = await browser.request(
-      authorizationUrl(AS, {
-        response_type: 'code',
-        client_id: seedClient.id,
-        redirect_uri: REDIRECT,
-        scope: 'projects:read',
-      }),
-    );
-    const pageUrl = new URL(start.headers.get('location')!, AS).toString();
-    const page = await browser.page(pageUrl);
-    const action = new URL(formAction(page.html, '/login')!, AS).toString();
+    const { action } = await signInForm(browser);
     const missing = await browser.page(action, { form: { email: user.email, password: PASSWORD } });
     expect(missing.status).toBe(403);
     expect(missing.html).toContain('This form has expired');
@@ -989,17 +964,7 @@ describe('sign-in', () => {
   it('is throttled per account: after 5 failures even the right password gets 429', async () => {
     const locked = await createUser('locked');
     const browser = new Browser();
-    const start = await browser.request(
-      authorizationUrl(AS, {
-        response_type: 'code',
-        client_id: seedClient.id,
-        redirect_uri: REDIRECT,
-        scope: 'projects:read',
-      }),
-    );
-    const pageUrl = new URL(start.headers.get('location')!, AS).toString();
-    const page = await browser.page(pageUrl);
-    const action = new URL(formAction(page.html, '/login')!, AS).toString();
+    const { page, action } = await signInForm(browser);
     const csrf = inputValue(page.html, 'csrf_token')!;
     const attempt = (password: string) =>
       browser.page(action, { form: { csrf_token: csrf, email: locked.email, password } });
@@ -1116,7 +1081,7 @@ describe('a second auth-server with short code lifetime and a low per-address li
     expect((await tokenRequest(codeForm(fresh.code), {}, tuned.url)).status).toBe(200);
 
     const stale = await authorize({ base: tuned.url });
-    await sleep(3000);
+    await new Promise((r) => setTimeout(r, 3000));
     const res = await tokenRequest(codeForm(stale.code), {}, tuned.url);
     expect(res.status).toBe(400);
     expect((await json(res)).error).toBe('invalid_grant');
@@ -1124,16 +1089,7 @@ describe('a second auth-server with short code lifetime and a low per-address li
 
   it('throttles per address: after 3 failures from here any account gets 429', async () => {
     const browser = new Browser();
-    const start = await browser.request(
-      authorizationUrl(tuned.url, {
-        response_type: 'code',
-        client_id: seedClient.id,
-        redirect_uri: REDIRECT,
-        scope: 'projects:read',
-      }),
-    );
-    const page = await browser.page(new URL(start.headers.get('location')!, tuned.url).toString());
-    const action = new URL(formAction(page.html, '/login')!, tuned.url).toString();
+    const { page, action } = await signInForm(browser, tuned.url);
     const csrf = inputValue(page.html, 'csrf_token')!;
     for (let i = 0; i < 3; i++) {
       const res = await browser.page(action, {
@@ -1241,10 +1197,12 @@ describe('signing-key rotation', () => {
 
     // Every replica reloads on the rotation event: the JWKS lists both keys, the new one first.
     expect(
-      await eventually(async () => {
-        const kids = (await jwks()).keys.map((k) => (k as { kid?: string }).kid);
-        return kids[0] === rotated.kid && kids.includes(oldKid);
-      }),
+      (
+        await eventually(async () => {
+          const kids = (await jwks()).keys.map((k) => (k as { kid?: string }).kid);
+          return kids[0] === rotated.kid && kids.includes(oldKid);
+        })
+      ).ok,
     ).toBe(true);
 
     const after = await json(await refresh(before.refresh_token));

@@ -91,3 +91,6 @@ export class TestPlatform {
     await this.db.drop();
   }
 }
+
+/** What `TestPlatform.tenant` gives: a user with a project and an API key for it. */
+export type Tenant = Awaited<ReturnType<TestPlatform['tenant']>>;
