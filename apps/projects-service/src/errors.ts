@@ -1,15 +1,9 @@
 import { DomainError } from '@cap/contracts';
 
 /*
- * The 404s of projects-service. A project or key the actor cannot see is answered exactly like
+ * The 404s of projects-service (and `projectNotFound`, in contracts). A project or key the actor cannot see is answered exactly like
  * one that does not exist, so that ids of other tenants cannot be probed.
  */
-
-export function projectNotFound(projectId: string): DomainError {
-  return new DomainError('project_not_found', `No project ${projectId} is visible to this key.`, {
-    param: 'project_id',
-  });
-}
 
 export function keyNotFound(keyId: string): DomainError {
   return new DomainError('key_not_found', `No key ${keyId} is visible to this key.`, {

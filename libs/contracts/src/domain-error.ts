@@ -42,3 +42,13 @@ export class DomainError extends Error {
     return new DomainError(code, shape.message, { param: shape.param });
   }
 }
+
+/**
+ * A project the actor cannot see, answered exactly like one that does not exist, so that ids of
+ * other tenants cannot be probed.
+ */
+export function projectNotFound(projectId: string): DomainError {
+  return new DomainError('project_not_found', `No project ${projectId} is visible to this key.`, {
+    param: 'project_id',
+  });
+}

@@ -231,6 +231,12 @@ export interface UsageBatchJob {
 
 export const USAGE_GRANULARITIES = ['minute', 'hour', 'day'] as const;
 export type UsageGranularity = (typeof USAGE_GRANULARITIES)[number];
+/** The length of a usage bucket of each granularity. */
+export const USAGE_BUCKET_MS: Readonly<Record<UsageGranularity, number>> = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+};
 export const USAGE_GROUPS = ['key', 'endpoint', 'status'] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
 

@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { actorOf, Principal } from '@cap/auth';
-import { DomainError, UsageQuery, UsageReport } from '@cap/contracts';
+import { DomainError, USAGE_BUCKET_MS, UsageQuery, UsageReport } from '@cap/contracts';
 import { Upstream } from '../upstream/upstream';
 
 /** The most buckets one query may return. */
 export const MAX_BUCKETS = 1_500;
-const BUCKET_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 
 @Injectable()
 export class UsageService {
@@ -17,7 +16,7 @@ export class UsageService {
     if (!(start < end)) {
       throw new DomainError('invalid_request', 'end must be after start.', { param: 'end' });
     }
-    const buckets = Math.ceil((end - start) / BUCKET_MS[q.granularity]);
+    const buckets = Math.ceil((end - start) / USAGE_BUCKET_MS[q.granularity]);
     if (buckets > MAX_BUCKETS) {
       throw new DomainError(
         'invalid_request',

@@ -7,11 +7,12 @@ import {
   KeyPrincipal,
   ListPage,
   newId,
+  projectNotFound,
   ProjectsJobs,
   SCOPES,
 } from '@cap/contracts';
 import { EventBus } from '@cap/queue';
-import { badCursor, keyNotFound, projectNotFound } from '../errors';
+import { badCursor, keyNotFound } from '../errors';
 import { authorize } from '../projects/access';
 import { ProjectsRepository, Role } from '../projects/projects.repository';
 import { assertMayOnKey } from '../projects/roles';

@@ -1,7 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { Deleted, DomainError, ListPage, Member, ProjectsJobs } from '@cap/contracts';
+import {
+  Deleted,
+  DomainError,
+  ListPage,
+  Member,
+  projectNotFound,
+  ProjectsJobs,
+} from '@cap/contracts';
 import { EventBus } from '@cap/queue';
-import { badCursor, projectNotFound } from '../errors';
+import { badCursor } from '../errors';
 import { announceKeysRevoked } from '../keys/key-events';
 import { authorize } from '../projects/access';
 import { ProjectsRepository } from '../projects/projects.repository';

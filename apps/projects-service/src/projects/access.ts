@@ -1,4 +1,4 @@
-import { projectNotFound } from '../errors';
+import { projectNotFound } from '@cap/contracts';
 import { ProjectsRepository, Role } from './projects.repository';
 import { Action, assertMay } from './roles';
 

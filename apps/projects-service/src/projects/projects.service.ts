@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { Deleted, DomainError, ListPage, newId, Project, ProjectsJobs } from '@cap/contracts';
+import {
+  Deleted,
+  DomainError,
+  ListPage,
+  newId,
+  Project,
+  projectNotFound,
+  ProjectsJobs,
+} from '@cap/contracts';
 import { EventBus } from '@cap/queue';
-import { badCursor, projectNotFound } from '../errors';
+import { badCursor } from '../errors';
 import { announceKeysRevoked } from '../keys/key-events';
 import { RegionsRepository } from '../regions/regions.repository';
 import { authorize } from './access';

@@ -1,10 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, isoSeconds, UsageBucket, UsageJobs, UsageReport } from '@cap/contracts';
+import {
+  isoSeconds,
+  projectNotFound,
+  USAGE_BUCKET_MS,
+  UsageBucket,
+  UsageJobs,
+  UsageReport,
+} from '@cap/contracts';
 import { UsageRepository } from '../usage.repository';
 
 type Req = UsageJobs['usage.query']['req'];
 
-const BUCKET_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 /** A gateway not heard from for this long no longer holds back `complete_through`. */
 const LIVE_SECONDS = 30;
 
@@ -17,20 +23,16 @@ export class UsageQueryService {
   constructor(private readonly usage: UsageRepository) {}
 
   async query(req: Req): Promise<UsageReport> {
-    if (!(await this.usage.isMember(req.project_id, req.actor.user_id))) {
-      throw new DomainError(
-        'project_not_found',
-        `No project ${req.project_id} is visible to this key.`,
-        {
-          param: 'project_id',
-        },
-      );
-    }
-    const size = BUCKET_MS[req.granularity];
+    // The watermark is read before the rows: everything it covers is already in them.
+    const [member, watermark] = await Promise.all([
+      this.usage.isMember(req.project_id, req.actor.user_id),
+      this.usage.completeThrough(LIVE_SECONDS),
+    ]);
+    if (!member) throw projectNotFound(req.project_id);
+    const through = watermark ?? new Date();
+    const size = USAGE_BUCKET_MS[req.granularity];
     const start = floorTo(Date.parse(req.start), size);
     const end = Date.parse(req.end);
-    // Read the watermark first: everything it covers is already in the rows read after it.
-    const through = (await this.usage.completeThrough(LIVE_SECONDS)) ?? new Date();
     const rows = await this.usage.buckets({
       projectId: req.project_id,
       granularity: req.granularity,
