@@ -1,15 +1,13 @@
 import { createHmac, hash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { isId, randomBase62 } from '@cap/contracts';
+import { BASE62, isId, randomBase62 } from '@cap/contracts';
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 /** A base64url digit (by char code) as a base62 one: 6 bits each, folded onto 62 values. */
 const TO_BASE62: string[] = [];
 for (let i = 0; i < 64; i++) TO_BASE62[BASE64URL.charCodeAt(i)] = BASE62[i % 62];
 const RANDOM = 12;
 const TAG = 8;
-const RANDOM_PART = /^[0-9A-Za-z]{12}$/;
 
 /**
  * Request ids of authenticated requests carry a tag, so a user can later prove a request id is
@@ -48,15 +46,22 @@ export class RequestIdSigner {
     return out;
   }
 
-  sign(userId: string): string {
-    const random = randomBase62(RANDOM);
+  /**
+   * `unsignedId` (the request's id as Fastify made it, `req_` + 20 random characters) signed for
+   * `userId`: its first 12 random characters are kept, the last 8 become the tag.
+   */
+  sign(userId: string, unsignedId: string): string {
+    const random =
+      unsignedId.length === 4 + RANDOM + TAG
+        ? unsignedId.slice(4, 4 + RANDOM)
+        : randomBase62(RANDOM);
     return `req_${random}${this.tag(random, userId)}`;
   }
 
   owns(requestId: string, userId: string): boolean {
     if (!isId('request', requestId) || requestId.length !== 4 + RANDOM + TAG) return false;
+    // isId has checked the alphabet of the whole body.
     const random = requestId.slice(4, 4 + RANDOM);
-    if (!RANDOM_PART.test(random)) return false;
     return this.tag(random, userId) === requestId.slice(4 + RANDOM);
   }
 }

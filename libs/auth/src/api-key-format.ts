@@ -1,11 +1,10 @@
 import { hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { randomBase62 } from '@cap/contracts';
+import { BASE62, randomBase62 } from '@cap/contracts';
 
 export const API_KEY_PREFIX = 'sk_live_';
 const RANDOM_LENGTH = 32;
 const CHECKSUM_LENGTH = 6;
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const SHAPE = new RegExp(`^${API_KEY_PREFIX}[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}$`);
 
 function checksumOf(random: string): string {
@@ -38,6 +37,15 @@ export function isWellFormedApiKey(token: string): boolean {
 export function hashApiKey(secret: string): string {
   // One-shot hash: a quarter of createHash's cost, on every request's path.
   return hash('sha256', secret, 'hex');
+}
+
+/**
+ * A new secret with what is stored of it (its hash and last four characters): the secret itself
+ * is only ever shown once, to its creator.
+ */
+export function newApiKey(): { secret: string; secret_hash: string; last4: string } {
+  const secret = generateApiKey();
+  return { secret, secret_hash: hashApiKey(secret), last4: lastFour(secret) };
 }
 
 /** The last four characters, kept to show `sk_live_…abcd` in lists. */

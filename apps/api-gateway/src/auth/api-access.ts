@@ -77,6 +77,8 @@ export class ApiAccess {
     if (!declaration) {
       throw new Error(`${method} ${route.url} is served but not declared in API_CONTROLLERS`);
     }
+    // A public route has no caller to check, limit or count.
+    if (declaration.public) return;
     const endpoint = `${String(route.method)} ${route.url}`;
     route.onRequest = [...hooks(route.onRequest), this.onRequest(declaration)];
     const meter: onResponseHookHandler = (request, reply, done) => {
@@ -88,7 +90,6 @@ export class ApiAccess {
   }
 
   private onRequest(access: RouteAccess): onRequestHookHandler {
-    if (access.public) return (_req, _reply, done) => done();
     return (request, reply, done) => {
       const req = request as ApiRequest;
       const token = bearerToken(req.headers.authorization);
@@ -117,7 +118,7 @@ export class ApiAccess {
     req.user = principal;
     // From here on the request id is one the user can later prove is theirs.
     if (principal.user_id) {
-      req.id = this.requestIds.sign(principal.user_id);
+      req.id = this.requestIds.sign(principal.user_id, req.id);
       void reply.header('request-id', req.id);
     }
     try {
