@@ -6,7 +6,8 @@ import { createRedis } from './redis';
  * invalidation). Delivery is at most once: subscribers also bound their caches by TTL.
  */
 export class EventBus {
-  private readonly publisher: Redis;
+  /** Opened on first publish: most users only subscribe. */
+  private publisher?: Redis;
   private subscriber?: Redis;
   private readonly handlers = new Map<string, Array<(payload: unknown) => void>>();
   private readonly reconnectHandlers: Array<() => void> = [];
@@ -15,15 +16,14 @@ export class EventBus {
   constructor(
     private readonly redisUrl: string,
     private readonly prefix: string,
-  ) {
-    this.publisher = createRedis(redisUrl, { maxRetriesPerRequest: 1 });
-  }
+  ) {}
 
   private channel(name: string): string {
     return `${this.prefix}:${name}`;
   }
 
   async publish(name: string, payload: unknown): Promise<void> {
+    this.publisher ??= createRedis(this.redisUrl, { maxRetriesPerRequest: 1 });
     await this.publisher.publish(this.channel(name), JSON.stringify(payload));
   }
 
@@ -59,6 +59,6 @@ export class EventBus {
 
   async close(): Promise<void> {
     this.subscriber?.disconnect();
-    this.publisher.disconnect();
+    this.publisher?.disconnect();
   }
 }
