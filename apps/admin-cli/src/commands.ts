@@ -1,11 +1,5 @@
 import { hash } from '@node-rs/argon2';
-import {
-  generateApiKey,
-  generateClientSecret,
-  hashApiKey,
-  hashClientSecret,
-  lastFour,
-} from '@cap/auth';
+import { generateClientSecret, hashClientSecret, newApiKey } from '@cap/auth';
 import { DomainError, IdentityJobs, isId, ProjectsJobs, SCOPES } from '@cap/contracts';
 import { RpcClient } from '@cap/queue';
 
@@ -72,13 +66,12 @@ export const COMMANDS = {
         param: 'project',
       });
     }
-    const secret = generateApiKey();
+    const { secret, ...stored } = newApiKey();
     const key = await c.projects.call('admin.keys.create', {
       v: 1,
       project_id: projectId,
       name: required(flags, 'name'),
-      secret_hash: hashApiKey(secret),
-      last4: lastFour(secret),
+      ...stored,
     });
     return { ...key, secret };
   },

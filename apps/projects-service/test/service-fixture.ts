@@ -3,7 +3,7 @@
  * listener on the key-revoked channel and factories for users, projects and keys. One per
  * integration test file.
  */
-import { generateApiKey, hashApiKey, lastFour } from '@cap/auth';
+import { newApiKey } from '@cap/auth';
 import {
   Actor,
   ApiKey,
@@ -126,18 +126,16 @@ export class ServiceFixture {
     projectId: string,
     extra: { expires_at?: string } = {},
   ): Promise<IssuedKey> {
-    const secret = generateApiKey();
-    const hash = hashApiKey(secret);
+    const { secret, ...stored } = newApiKey();
     const key = await this.keys.create({
       v: 1,
       actor,
       project_id: projectId,
       name: 'k',
-      secret_hash: hash,
-      last4: lastFour(secret),
+      ...stored,
       ...extra,
     });
-    return { key, secret, hash };
+    return { key, secret, hash: stored.secret_hash };
   }
 
   /**
@@ -145,9 +143,8 @@ export class ServiceFixture {
    * issue one now (a developer since demoted to viewer keeps the keys made before).
    */
   async plantKey(createdBy: Actor, projectId: string): Promise<{ id: string; hash: string }> {
-    const secret = generateApiKey();
+    const { secret_hash: hash, last4 } = newApiKey();
     const id = newId('key');
-    const hash = hashApiKey(secret);
     await this.db.client.apiKey.create({
       data: {
         id,
@@ -155,7 +152,7 @@ export class ServiceFixture {
         createdBy: createdBy.user_id,
         name: 'planted',
         secretHash: hash,
-        last4: lastFour(secret),
+        last4,
         scopes: [...SCOPES],
       },
     });
@@ -167,9 +164,8 @@ export class ServiceFixture {
   }
 
   /** A new secret for rotation: what the gateway sends. */
-  newSecret(): { secret: string; secret_hash: string; last4: string } {
-    const secret = generateApiKey();
-    return { secret, secret_hash: hashApiKey(secret), last4: lastFour(secret) };
+  newSecret(): ReturnType<typeof newApiKey> {
+    return newApiKey();
   }
 
   /**

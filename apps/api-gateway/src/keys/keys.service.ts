@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { actorOf, generateApiKey, hashApiKey, lastFour, Principal } from '@cap/auth';
+import { actorOf, newApiKey, Principal } from '@cap/auth';
 import {
   ApiKey,
   ApiKeyWithSecret,
@@ -23,13 +23,12 @@ export class KeysService {
    * this response.
    */
   async create(principal: Principal, body: CreateKeyBody): Promise<ApiKeyWithSecret> {
-    const secret = generateApiKey();
+    const { secret, ...stored } = newApiKey();
     const key = await this.upstream.projects.call('keys.create', {
       v: 1,
       actor: actorOf(principal),
       ...body,
-      secret_hash: hashApiKey(secret),
-      last4: lastFour(secret),
+      ...stored,
     });
     return { ...key, secret };
   }
@@ -54,13 +53,12 @@ export class KeysService {
     keyId: string,
     body: RotateKeyBody,
   ): Promise<ApiKeyWithSecret> {
-    const secret = generateApiKey();
+    const { secret, ...stored } = newApiKey();
     const key = await this.upstream.projects.call('keys.rotate', {
       v: 1,
       actor: actorOf(principal),
       key_id: keyId,
-      secret_hash: hashApiKey(secret),
-      last4: lastFour(secret),
+      ...stored,
       grace_period_seconds: body.grace_period_seconds,
     });
     this.resolver.evict(key.id);
