@@ -43,7 +43,7 @@ export function routeAccess(handler: object, controller: object): RouteAccess {
 
 /** `403 insufficient_scope` unless the principal carries every required scope. */
 export function assertScopes(principal: Principal, required: readonly string[]): void {
-  if (required.length === 0) return;
+  if (required.every((s) => principal.scopes.includes(s))) return;
   const missing = required.filter((s) => !principal.scopes.includes(s));
   if (missing.length) {
     throw new DomainError(

@@ -16,7 +16,6 @@ import { DomainError } from '@cap/contracts';
 import { errorResponse, PreparedResponse, toDomainError } from '@cap/observability';
 import { CONFIG, GatewayConfig } from '../config';
 import { bucketOf } from '../rate-limit/rate-limit-headers';
-import { isApiRoute } from '../routes';
 import { IdempotencyStore } from './idempotency.store';
 
 const HEADER = 'idempotency-key';
@@ -49,9 +48,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const req = http.getRequest<FastifyRequest & { user?: Principal }>();
     const raw = req.headers[HEADER];
-    if (req.method !== 'POST' || !isApiRoute(req) || raw === undefined || !req.user) {
-      return next.handle();
-    }
+    // Only on POST /v1 routes (@Idempotent, checked at startup by collectRoutes).
+    if (raw === undefined || !req.user) return next.handle();
     const idemKey = Array.isArray(raw) ? raw[0] : raw;
     if (Array.isArray(raw) || idemKey === undefined || !PRINTABLE.test(idemKey)) {
       throw new DomainError(

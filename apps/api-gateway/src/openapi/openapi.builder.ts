@@ -1,7 +1,7 @@
 import { RequestMethod, Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { z } from 'zod';
-import { routeAccess } from '@cap/auth';
+import { routeAccess, UNAUTHENTICATED_MESSAGE } from '@cap/auth';
 import { ErrorCode, ERROR_CODES, httpStatusOf } from '@cap/contracts';
 import { IDEMPOTENT } from '../idempotency/idempotent.decorator';
 import { API_DOC, RouteDoc } from './api-doc.decorator';
@@ -72,7 +72,7 @@ function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query', c:
 
 const ERROR_EXAMPLE_MESSAGES: Partial<Record<ErrorCode, string>> = {
   project_not_found: 'No project prj_9 is visible to this key.',
-  unauthenticated: 'Send a valid API key or access token as "Authorization: Bearer <token>".',
+  unauthenticated: UNAUTHENTICATED_MESSAGE,
   rate_limited: 'Rate limit of 600 requests per 60 s exceeded. Retry after 12 s.',
 };
 

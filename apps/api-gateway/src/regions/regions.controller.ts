@@ -20,6 +20,6 @@ export class RegionsController {
   @Header('Content-Type', JSON_CONTENT_TYPE)
   async list(): Promise<string> {
     // The same bytes for every caller until the catalogue changes: serialized once.
-    return (await this.regions.catalogue()).json;
+    return this.regions.catalogueJson();
   }
 }

@@ -4,28 +4,23 @@ import { Upstream } from '../upstream/upstream';
 
 const TTL_MS = 60_000;
 
-/** The catalogue as a list page, serialized once per refresh rather than once per request. */
-export interface RegionCatalogue {
-  page: ListPage<Region>;
-  json: string;
-}
-
 /** The region catalogue, held in memory: it changes with deployments, not with requests. */
 @Injectable()
 export class RegionsService {
-  private cached?: RegionCatalogue & { until: number };
-  private loading?: Promise<RegionCatalogue>;
+  private cached?: { json: string; until: number };
+  private loading?: Promise<string>;
 
   constructor(private readonly upstream: Upstream) {}
 
-  async catalogue(): Promise<RegionCatalogue> {
-    if (this.cached && this.cached.until > Date.now()) return this.cached;
+  /** The catalogue as a list page in JSON, serialized once per refresh, not once per request. */
+  async catalogueJson(): Promise<string> {
+    if (this.cached && this.cached.until > Date.now()) return this.cached.json;
     this.loading ??= this.upstream.projects
       .call('regions.list', { v: 1 })
       .then((regions) => {
         const page: ListPage<Region> = { data: regions, has_more: false };
-        this.cached = { page, json: JSON.stringify(page), until: Date.now() + TTL_MS };
-        return this.cached;
+        this.cached = { json: JSON.stringify(page), until: Date.now() + TTL_MS };
+        return this.cached.json;
       })
       .finally(() => (this.loading = undefined));
     return this.loading;

@@ -82,8 +82,8 @@ export class UsageMeter {
     }
   }
 
-  /** Requests counted and not yet queued (for tests and metrics). */
-  get pending(): number {
+  /** Requests counted and not yet queued. */
+  private get pending(): number {
     let n = this.unsent?.rows.reduce((a, r) => a + r.count, 0) ?? 0;
     for (const row of this.counts.values()) n += row.count;
     return n;

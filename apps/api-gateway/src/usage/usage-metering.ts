@@ -16,18 +16,21 @@ type Fields = Record<string, unknown> | undefined;
 function projectOf(req: FastifyRequest, principal: Principal, status: number): string | undefined {
   if (principal.kind === 'api_key') return principal.project_id;
   if (status >= 400) return undefined;
-  const candidates = [
-    (req.params as Fields)?.id,
-    (req.query as Fields)?.project_id,
-    (req.body as Fields)?.project_id,
-  ];
-  return candidates.find((c): c is string => typeof c === 'string' && c.startsWith('prj_'));
+  return (
+    projectId((req.params as Fields)?.id) ??
+    projectId((req.query as Fields)?.project_id) ??
+    projectId((req.body as Fields)?.project_id)
+  );
+}
+
+function projectId(value: unknown): string | undefined {
+  return typeof value === 'string' && value.startsWith('prj_') ? value : undefined;
 }
 
 /** Counts authenticated `/v1` requests once their responses are done (see ApiAccess). */
 @Injectable()
 export class UsageMetering implements OnApplicationShutdown {
-  readonly meter: UsageMeter;
+  private readonly meter: UsageMeter;
   private readonly queue: Queue;
 
   constructor(

@@ -4,7 +4,7 @@ import { DomainError, USAGE_BUCKET_MS, UsageQuery, UsageReport } from '@cap/cont
 import { Upstream } from '../upstream/upstream';
 
 /** The most buckets one query may return. */
-export const MAX_BUCKETS = 1_500;
+const MAX_BUCKETS = 1_500;
 
 @Injectable()
 export class UsageService {
