@@ -36,6 +36,8 @@ export class TokenVerifier {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
   private readonly verified: LRUCache<string, OAuthPrincipal>;
   private readonly byJti = new Map<string, string>();
+  /** The cached tokens of each grant, so revoking a grant finds them without a scan. */
+  private readonly byGrant = new Map<string, Set<string>>();
   /** Tokens and grants revoked recently, so a verification in flight cannot cache them. */
   private readonly revoked: LRUCache<string, true>;
 
@@ -52,7 +54,13 @@ export class TokenVerifier {
     });
     this.verified = new LRUCache({
       max: options.cacheMax,
-      dispose: (p) => this.byJti.delete(p.token_id),
+      dispose: (p, hash) => {
+        this.byJti.delete(p.token_id);
+        if (!p.grant_id) return;
+        const hashes = this.byGrant.get(p.grant_id);
+        hashes?.delete(hash);
+        if (hashes?.size === 0) this.byGrant.delete(p.grant_id);
+      },
     });
     this.revoked = new LRUCache({ max: 100_000, ttl: 60 * 60_000 });
   }
@@ -79,6 +87,10 @@ export class TokenVerifier {
     if (ttl > 0) {
       this.verified.set(hash, principal, { ttl });
       this.byJti.set(principal.token_id, hash);
+      if (principal.grant_id) {
+        const hashes = this.byGrant.get(principal.grant_id) ?? new Set<string>();
+        this.byGrant.set(principal.grant_id, hashes.add(hash));
+      }
     }
     return principal;
   }
@@ -150,11 +162,9 @@ export class TokenVerifier {
       if (hash) this.verified.delete(hash);
     }
     const grants = new Set((event.grant_ids ?? []).map(String));
-    for (const gid of grants) this.revoked.set(`gid:${gid}`, true);
-    if (grants.size) {
-      for (const [hash, p] of this.verified.entries()) {
-        if (p.grant_id && grants.has(p.grant_id)) this.verified.delete(hash);
-      }
+    for (const gid of grants) {
+      this.revoked.set(`gid:${gid}`, true);
+      for (const hash of [...(this.byGrant.get(gid) ?? [])]) this.verified.delete(hash);
     }
   }
 
