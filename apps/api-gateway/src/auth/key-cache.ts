@@ -2,14 +2,14 @@ import { LRUCache } from 'lru-cache';
 import type { KeyPrincipal } from '@cap/contracts';
 
 /** What the cache knows of a key hash: its principal, or that it grants nothing. */
-type Entry = { principal: KeyPrincipal | null };
+type Entry<P> = { principal: P | null };
 
 /**
  * In-process cache of key lookups by secret hash, bounded in size and age. Revocation events
  * evict by key id, so the cache also indexes hashes by key id.
  */
-export class KeyCache {
-  private readonly byHash: LRUCache<string, Entry>;
+export class KeyCache<P extends { key_id: string } = KeyPrincipal> {
+  private readonly byHash: LRUCache<string, Entry<P>>;
   /** A key has two live secrets during a rotation's grace period. */
   private readonly hashesByKeyId = new Map<string, Set<string>>();
 
@@ -17,7 +17,7 @@ export class KeyCache {
     max: number,
     private readonly ttlMs: number,
   ) {
-    this.byHash = new LRUCache<string, Entry>({
+    this.byHash = new LRUCache<string, Entry<P>>({
       max,
       ttl: Math.max(ttlMs, 1),
       dispose: (entry, hash) => {
@@ -29,11 +29,11 @@ export class KeyCache {
     });
   }
 
-  get(hash: string): Entry | undefined {
+  get(hash: string): Entry<P> | undefined {
     return this.byHash.get(hash);
   }
 
-  set(hash: string, principal: KeyPrincipal | null): void {
+  set(hash: string, principal: P | null): void {
     if (this.ttlMs === 0) return;
     // Unknown keys are remembered for less time: they are the cheap thing for a caller to vary.
     this.byHash.set(

@@ -23,12 +23,8 @@ import { looksLikeJwt, TokenVerifier } from './token-verifier';
  */
 @Injectable()
 export class BearerPrincipalResolver implements PrincipalResolver, OnApplicationBootstrap {
-  private readonly cache: KeyCache;
-  private readonly inFlight = new Map<string, Promise<KeyPrincipal | null>>();
-  private readonly principals = new WeakMap<
-    KeyPrincipal,
-    { principal: ApiKeyPrincipal; expiresAtMs: number }
-  >();
+  private readonly cache: KeyCache<ReadyKey>;
+  private readonly inFlight = new Map<string, Promise<ReadyKey | null>>();
 
   constructor(
     @Inject(CONFIG) config: GatewayConfig,
@@ -71,43 +67,23 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
     return cached.principal && this.admit(cached.principal);
   }
 
+  /** Any token, known here or not (on a miss, the key is asked for once, however many wait). */
   async resolve(token: string): Promise<Principal | null> {
-    const known = this.resolveKnown(token);
-    if (known !== undefined) return known;
-    if (!token.startsWith(API_KEY_PREFIX)) return this.tokens.verify(token);
-    const key = await this.lookup(hashApiKey(token));
+    if (!token.startsWith(API_KEY_PREFIX)) {
+      return looksLikeJwt(token) ? this.tokens.verify(token) : null;
+    }
+    if (!isWellFormedApiKey(token)) return null;
+    const hash = hashApiKey(token);
+    const cached = this.cache.get(hash);
+    const key = cached ? cached.principal : await this.lookup(hash);
     return key && this.admit(key);
   }
 
   /** A key's principal if it has not expired, noting that it was used. */
-  private admit(key: KeyPrincipal): ApiKeyPrincipal | null {
-    const ready = this.principalOf(key);
-    if (ready.expiresAtMs <= Date.now()) return null;
+  private admit(key: ReadyKey): ApiKeyPrincipal | null {
+    if (key.expiresAtMs <= Date.now()) return null;
     this.keyUsage.touch(key.key_id);
-    return ready.principal;
-  }
-
-  /**
-   * The principal of a cached key, built once per cache entry (not per request), with its
-   * expiry already parsed.
-   */
-  private principalOf(key: KeyPrincipal): { principal: ApiKeyPrincipal; expiresAtMs: number } {
-    let ready = this.principals.get(key);
-    if (!ready) {
-      ready = {
-        principal: {
-          kind: 'api_key',
-          user_id: key.user_id,
-          key_id: key.key_id,
-          project_id: key.project_id,
-          scopes: key.scopes,
-          rate_limit: key.rate_limit,
-        },
-        expiresAtMs: key.expires_at ? Date.parse(key.expires_at) : Infinity,
-      };
-      this.principals.set(key, ready);
-    }
-    return ready;
+    return key.principal;
   }
 
   /** Drops a key now (this process); other processes learn it from the event. */
@@ -115,18 +91,41 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
     this.cache.evictKey(keyId);
   }
 
-  private lookup(hash: string): Promise<KeyPrincipal | null> {
+  private lookup(hash: string): Promise<ReadyKey | null> {
     let pending = this.inFlight.get(hash);
     if (!pending) {
       pending = this.upstream.projects
         .call('keys.authenticate', { v: 1, secret_hash: hash })
-        .then((principal) => {
-          this.cache.set(hash, principal);
-          return principal;
+        .then((key) => {
+          const ready = key && readyKey(key);
+          this.cache.set(hash, ready);
+          return ready;
         })
         .finally(() => this.inFlight.delete(hash));
       this.inFlight.set(hash, pending);
     }
     return pending;
   }
+}
+
+/** A key as the cache keeps it: its principal built and its expiry parsed once, not per request. */
+interface ReadyKey {
+  key_id: string;
+  principal: ApiKeyPrincipal;
+  expiresAtMs: number;
+}
+
+function readyKey(key: KeyPrincipal): ReadyKey {
+  return {
+    key_id: key.key_id,
+    principal: {
+      kind: 'api_key',
+      user_id: key.user_id,
+      key_id: key.key_id,
+      project_id: key.project_id,
+      scopes: key.scopes,
+      rate_limit: key.rate_limit,
+    },
+    expiresAtMs: key.expires_at ? Date.parse(key.expires_at) : Infinity,
+  };
 }
