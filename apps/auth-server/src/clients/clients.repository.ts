@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { isoSeconds, ListPage, OAuthClient } from '@cap/contracts';
 import { Database, Prisma } from '@cap/db';
 
@@ -28,6 +29,11 @@ export interface ClientRegistration extends OAuthClient {
 
 @Injectable()
 export class ClientsRepository {
+  private readonly registrations = new LRUCache<string, ClientRegistration>({
+    max: 10_000,
+    ttl: 60_000,
+  });
+
   constructor(private readonly db: Database) {}
 
   async create(input: {
@@ -76,11 +82,22 @@ export class ClientsRepository {
     return { data: rows.slice(0, limit).map(toClient), has_more: rows.length > limit };
   }
 
+  /**
+   * A client as oidc-provider needs it, on every token, authorization, introspection and
+   * revocation request. Registrations never change once made (nothing updates or deletes
+   * them), so found ones are kept in memory for a minute; an unknown id is not remembered, so
+   * a client is usable the moment it is registered.
+   */
   async findRegistration(id: string): Promise<ClientRegistration | null> {
+    const cached = this.registrations.get(id);
+    if (cached) return cached;
     const row = await this.db.client.oauthClient.findUnique({
       where: { id },
       select: { ...CLIENT_FIELDS, secretHash: true },
     });
-    return row ? { ...toClient(row), secret_hash: row.secretHash } : null;
+    if (!row) return null;
+    const registration = { ...toClient(row), secret_hash: row.secretHash };
+    this.registrations.set(id, registration);
+    return registration;
   }
 }
