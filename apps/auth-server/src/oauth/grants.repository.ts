@@ -99,15 +99,18 @@ export class GrantsRepository {
    * it is gone); `grantId` names its grant either way, when the token exists.
    */
   async consumeRefreshToken(idHash: string): Promise<{ consumed: boolean; grantId?: string }> {
-    const { count } = await this.db.client.oauthRefreshToken.updateMany({
+    const [won] = await this.db.client.oauthRefreshToken.updateManyAndReturn({
       where: { id: idHash, consumedAt: null },
       data: { consumedAt: new Date() },
+      select: { grantId: true },
     });
+    if (won) return { consumed: true, grantId: won.grantId };
+    // Lost the race, or no such token: only then is it read again.
     const row = await this.db.client.oauthRefreshToken.findUnique({
       where: { id: idHash },
       select: { grantId: true },
     });
-    return { consumed: count === 1, grantId: row?.grantId };
+    return { consumed: false, grantId: row?.grantId };
   }
 
   async deleteRefreshToken(idHash: string): Promise<void> {
