@@ -1,4 +1,4 @@
-import { Redis, RedisOptions } from 'ioredis';
+import { ChainableCommander, Redis, RedisOptions } from 'ioredis';
 
 /**
  * A Redis connection for BullMQ. BullMQ needs `maxRetriesPerRequest: null` on blocking
@@ -32,4 +32,11 @@ export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<boolean
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Runs a MULTI and throws the first command error (ioredis reports them as values). */
+export async function execOrThrow(tx: ChainableCommander): Promise<void> {
+  const results = await tx.exec();
+  if (!results) throw new Error('redis transaction aborted');
+  for (const [err] of results) if (err) throw err;
 }

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { execOrThrow } from '@cap/queue';
 import { AuthServerConfig, CONFIG } from '../config';
 import { OAUTH_REDIS } from '../oauth/tokens';
-import { execOrThrow } from '../oauth/redis-artifacts.store';
 
 /**
  * Failed sign-ins counted per account and per client address in Redis, each count expiring

@@ -83,7 +83,6 @@ export class OAuthRoutes implements OnModuleInit {
         return;
       }
     }
-    this.throttle.note(req.raw, ip);
     if (form !== undefined) (req.raw as IncomingMessage & { body?: string }).body = form;
     await this.handOver(req, reply);
   }

@@ -131,6 +131,8 @@ declare module 'oidc-provider' {
     readonly method: string;
     readonly path: string;
     readonly secure: boolean;
+    /** The client's address (the proxy's `X-Forwarded-For` when `provider.proxy` is on). */
+    readonly ip: string;
     /** The parsed query string; assigning it rewrites the request's query. */
     query: Record<string, string | string[] | undefined>;
     readonly headers: Record<string, string | string[] | undefined>;

@@ -191,10 +191,10 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
       // The token endpoint's budget counts requests whose client authenticated (TokenThrottle).
       if (oidc?.route === 'token' && oidc.client && clientAuthenticated(ctx.status, ctx.body)) {
         const isPublic = oidc.client.clientAuthMethod === 'none';
-        const req = (ctx as unknown as { req: IncomingMessage }).req;
-        // Counted before the answer leaves, so the client's next request sees it.
+        // Counted before the answer leaves, so the client's next request sees it. `ctx.ip`
+        // follows TRUST_PROXY as the HTTP layer's clientIp does (provider.proxy).
         await this.throttle
-          .count(oidc.client.clientId, isPublic, req)
+          .count(oidc.client.clientId, isPublic, ctx.ip)
           .catch((err: unknown) => this.logger.warn({ err }, 'token request not counted'));
       }
       // Metadata lists every scope a client may ask for, the API's included.

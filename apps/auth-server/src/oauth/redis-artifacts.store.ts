@@ -1,19 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { AdapterPayload } from 'oidc-provider';
-
-/** Models kept in Redis: short-lived, and lost without harm if Redis is flushed. */
-export const REDIS_MODELS = new Set([
-  'Session',
-  'Interaction',
-  'AuthorizationCode',
-  'ReplayDetection',
-  'PushedAuthorizationRequest',
-  'AccessToken',
-  'ClientCredentials',
-  'DeviceCode',
-  'BackchannelAuthenticationRequest',
-]);
+import { execOrThrow } from '@cap/queue';
 
 /** Used only if oidc-provider ever saves without a lifetime, so no key lives forever. */
 const FALLBACK_TTL_S = 24 * 3600;
@@ -24,13 +12,6 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest('bas
 const CONSUME = `
 if redis.call('exists', KEYS[1]) == 0 then return -1 end
 return redis.call('hsetnx', KEYS[1], 'c', ARGV[1])`;
-
-/** Runs a MULTI and throws the first command error (ioredis reports them as values). */
-export async function execOrThrow(tx: ChainableCommander): Promise<void> {
-  const results = await tx.exec();
-  if (!results) throw new Error('redis transaction aborted');
-  for (const [err] of results) if (err) throw err;
-}
 
 /**
  * oidc-provider's short-lived artifacts in Redis, each a hash (`p`: the payload as JSON, `c`: when

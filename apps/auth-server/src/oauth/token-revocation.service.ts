@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { CHANNELS, REVOKED_TOKEN_KEYS, TokenRevokedEvent } from '@cap/contracts';
-import { EventBus } from '@cap/queue';
+import { EventBus, execOrThrow } from '@cap/queue';
 import { AuthServerConfig, CONFIG } from '../config';
 import { GrantsRepository } from './grants.repository';
-import { execOrThrow, RedisArtifactStore } from './redis-artifacts.store';
+import { RedisArtifactStore } from './redis-artifacts.store';
 import { OAUTH_REDIS, REDIS_ARTIFACTS } from './tokens';
 
 /**

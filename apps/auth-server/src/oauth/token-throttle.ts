@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { hash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { execOrThrow } from '@cap/queue';
 import { AuthServerConfig, CONFIG } from '../config';
-import { execOrThrow } from './redis-artifacts.store';
 import { OAUTH_REDIS } from './tokens';
 
 const WINDOW_MS = 60_000;
@@ -20,30 +19,23 @@ const WINDOW_MS = 60_000;
  */
 @Injectable()
 export class TokenThrottle {
-  /** The address each token request came from, as the HTTP layer saw it (see `note`). */
-  private readonly addresses = new WeakMap<IncomingMessage, string>();
-
   constructor(
     @Inject(CONFIG) private readonly config: AuthServerConfig,
     @Inject(OAUTH_REDIS) private readonly redis: Redis,
   ) {}
 
-  private key(bucket: string, window: number): string {
-    const id = createHash('sha256').update(bucket).digest('base64url').slice(0, 22);
-    return `${this.config.QUEUE_PREFIX}:token-rl:{${id}}:${window}`;
-  }
-
-  /** Remembers where a request came from, for `count` after oidc-provider has answered it. */
-  note(req: IncomingMessage, ip: string): void {
-    this.addresses.set(req, ip);
+  /** The key prefix of a bucket's windows (`<prefix><window>`). */
+  private keyOf(bucket: string): string {
+    const id = hash('sha256', bucket, 'base64url').slice(0, 22);
+    return `${this.config.QUEUE_PREFIX}:token-rl:{${id}}:`;
   }
 
   /** Seconds until the client `clientId` names may ask for a token again; 0 when it may now. */
   async retryAfter(clientId: string, ip: string, now = Date.now()): Promise<number> {
     const window = Math.floor(now / WINDOW_MS);
-    const buckets = [clientId, `${clientId} ${ip}`];
+    const keys = [this.keyOf(clientId), this.keyOf(`${clientId} ${ip}`)];
     const counts = (
-      await this.redis.mget(buckets.flatMap((b) => [this.key(b, window - 1), this.key(b, window)]))
+      await this.redis.mget(keys.flatMap((k) => [`${k}${window - 1}`, `${k}${window}`]))
     ).map(Number);
     const limit = this.config.TOKEN_REQUESTS_PER_MINUTE;
     return Math.max(
@@ -53,12 +45,12 @@ export class TokenThrottle {
   }
 
   /**
-   * One more request of a client oidc-provider authenticated (`req` is the request `note` saw;
-   * a public client counts per address).
+   * One more request of a client oidc-provider authenticated, from `ip` (a public client counts
+   * per address).
    */
-  async count(clientId: string, isPublic: boolean, req: IncomingMessage, now = Date.now()) {
-    const bucket = isPublic ? `${clientId} ${this.addresses.get(req) ?? '-'}` : clientId;
-    const key = this.key(bucket, Math.floor(now / WINDOW_MS));
+  async count(clientId: string, isPublic: boolean, ip: string, now = Date.now()) {
+    const bucket = isPublic ? `${clientId} ${ip}` : clientId;
+    const key = `${this.keyOf(bucket)}${Math.floor(now / WINDOW_MS)}`;
     await execOrThrow(
       this.redis
         .multi()
