@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { randomBase62 } from '@cap/contracts';
 
 /** Length of an OAuth client secret: 43 base62 characters, about 256 bits. */
-export const CLIENT_SECRET_LENGTH = 43;
+const CLIENT_SECRET_LENGTH = 43;
 
 /** A new OAuth client secret: 43 random base62 characters (≈ 256 bits), no prefix. */
 export function generateClientSecret(): string {
@@ -14,5 +14,5 @@ export function generateClientSecret(): string {
  * hash; the auth-server compares the hash of the presented secret with the stored one.
  */
 export function hashClientSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }

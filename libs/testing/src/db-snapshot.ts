@@ -4,7 +4,7 @@ import { Client } from 'pg';
 export type DbSnapshot = Record<string, string[]>;
 
 /** Tables whose rows a request of the public API can create, change or delete. */
-export const TENANT_TABLES = [
+const TENANT_TABLES = [
   'users',
   'projects',
   'memberships',

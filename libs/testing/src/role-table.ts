@@ -4,7 +4,7 @@ import { MEMBER_ROLES, MemberRole } from '@cap/contracts';
 import { REPO_ROOT } from './processes';
 
 /** Where projects-service keeps the one table of what each role of a project may do. */
-export const ROLE_TABLE_SOURCE = 'apps/projects-service/src/projects/roles.ts';
+const ROLE_TABLE_SOURCE = 'apps/projects-service/src/projects/roles.ts';
 
 export type RoleTable = Record<string, readonly MemberRole[]>;
 
@@ -15,7 +15,7 @@ export type RoleTable = Record<string, readonly MemberRole[]>;
  * MemberRole[] = [...]`) and the `ROLE_RULES` entries (`'action': { roles: X, ... }`), and
  * throws when the file no longer has that shape, so the test fails rather than guesses.
  */
-export function parseRoleTable(source: string): RoleTable {
+function parseRoleTable(source: string): RoleTable {
   const lists = new Map<string, MemberRole[]>();
   for (const m of source.matchAll(/const (\w+): readonly MemberRole\[\] = \[([^\]]*)\]/g)) {
     const roles = [...m[2].matchAll(/'([a-z]+)'/g)].map((r) => r[1]);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { execOrThrow } from '@cap/queue';
@@ -18,7 +18,7 @@ export class SignInThrottle {
   ) {}
 
   private accountKey(email: string): string {
-    const id = createHash('sha256').update(email).digest('base64url');
+    const id = hash('sha256', email, 'base64url');
     return `${this.config.QUEUE_PREFIX}:signin:account:${id}`;
   }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Adapter, AdapterPayload, ClientMetadata } from 'oidc-provider';
 import { ClientRegistration, ClientsRepository } from '../clients/clients.repository';
 import { GrantsRepository } from './grants.repository';
@@ -16,7 +16,7 @@ export interface AdapterDependencies {
   invalidGrant: (description: string) => Error;
 }
 
-const sha256hex = (value: string) => createHash('sha256').update(value).digest('hex');
+const sha256hex = (value: string) => hash('sha256', value, 'hex');
 
 const notSupported = (what: string) => () =>
   Promise.reject(new Error(`${what} is not supported by this adapter`));

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AdapterPayload } from 'oidc-provider';
 import { execOrThrow } from '@cap/queue';
@@ -6,7 +6,7 @@ import { execOrThrow } from '@cap/queue';
 /** Used only if oidc-provider ever saves without a lifetime, so no key lives forever. */
 const FALLBACK_TTL_S = 24 * 3600;
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+const sha256 = (value: string) => hash('sha256', value, 'base64url');
 
 // Marks an artifact consumed, atomically: 1 for the first caller, 0 for later ones, -1 if gone.
 const CONSUME = `
