@@ -19,6 +19,7 @@ import { EventBus } from '@cap/queue';
 import {
   cleanRedisPrefix,
   createTestDatabase,
+  sleep,
   TEST_ENV,
   TestDatabase,
   testQueuePrefix,
@@ -206,8 +207,6 @@ export class ServiceFixture {
     });
   }
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Awaits a rejection with a `DomainError` of `code` (and `param`, when given). */
 export async function rejects(

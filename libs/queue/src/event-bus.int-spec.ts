@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 // Test helpers only: libs/testing is not a runtime dependency of libs/queue.
-import { TEST_ENV, testQueuePrefix } from '@cap/testing';
+import { eventually, sleep, TEST_ENV, testQueuePrefix } from '@cap/testing';
 import { EventBus } from './event-bus';
 
 // Pub/sub through the real Redis: every EventBus with the same prefix sees the events.
@@ -10,17 +10,9 @@ const prefix = testQueuePrefix();
 const otherPrefix = testQueuePrefix();
 const CHANNEL = 'events:test-happened';
 
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
-/** Polls `check` until it is true or `timeoutMs` passed; returns whether it became true. */
-async function eventually(check: () => boolean, timeoutMs = 2000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await sleep(10);
-  }
-  return true;
-}
+/** Whether `check` holds within `timeoutMs`, polled every 10 ms. */
+const holds = async (check: () => Promise<boolean> | boolean, timeoutMs = 2_000) =>
+  (await eventually(check, timeoutMs, 10)).ok;
 
 const buses: EventBus[] = [];
 function bus(busPrefix: string): EventBus {
@@ -57,14 +49,14 @@ describe('EventBus over real Redis', () => {
     const event = { v: 1, key_ids: ['key_a', 'key_b'], note: 'ünïcode ✓', nested: { n: null } };
     await publisher.publish(CHANNEL, event);
 
-    expect(await eventually(() => got.length === 1 && gotToo.length === 1)).toBe(true);
+    expect(await holds(() => got.length === 1 && gotToo.length === 1)).toBe(true);
     expect(got).toEqual([event]);
     expect(gotToo).toEqual([event]);
 
     // A marker published afterwards on the other prefix reaches the stranger: by then the first
     // event would have reached it too (Redis delivers in publish order), had it been routed.
     await strangerPublisher.publish(CHANNEL, { marker: true });
-    expect(await eventually(() => strangerGot.length > 0)).toBe(true);
+    expect(await holds(() => strangerGot.length > 0)).toBe(true);
     expect(strangerGot).toEqual([{ marker: true }]);
     await sleep(50);
     expect(got).toEqual([event]);
@@ -81,7 +73,7 @@ describe('EventBus over real Redis', () => {
 
       await bus(prefix).publish(CHANNEL, { v: 1, key_ids: ['key_c'] });
 
-      expect(await eventually(() => messages.length === 1)).toBe(true);
+      expect(await holds(() => messages.length === 1)).toBe(true);
       expect(messages[0][0]).toBe(`${prefix}:${CHANNEL}`);
       expect(JSON.parse(messages[0][1])).toEqual({ v: 1, key_ids: ['key_c'] });
     } finally {
@@ -100,7 +92,7 @@ describe('EventBus over real Redis', () => {
     await publisher.publish('events:second', { which: 'second' });
     await publisher.publish('events:first', { which: 'first' });
 
-    expect(await eventually(() => first.length === 1 && second.length === 1)).toBe(true);
+    expect(await holds(() => first.length === 1 && second.length === 1)).toBe(true);
     expect(first).toEqual([{ which: 'first' }]);
     expect(second).toEqual([{ which: 'second' }]);
   });
@@ -116,7 +108,7 @@ describe('EventBus over real Redis', () => {
     }
     await raw.publish(channel, JSON.stringify({ v: 1, key_ids: ['key_after_junk'] }));
 
-    expect(await eventually(() => handler.mock.calls.length > 0)).toBe(true);
+    expect(await holds(() => handler.mock.calls.length > 0)).toBe(true);
     await sleep(50);
     expect(handler.mock.calls).toEqual([[{ v: 1, key_ids: ['key_after_junk'] }]]);
   });
@@ -131,10 +123,10 @@ describe('EventBus over real Redis', () => {
     // Drop the subscriber's connection from the server side, as a Redis restart would.
     expect(await raw.client('KILL', 'ADDR', subscriberAddress(subscriber))).toBe(1);
 
-    expect(await eventually(() => reconnected.mock.calls.length === 1, 10_000)).toBe(true);
+    expect(await holds(() => reconnected.mock.calls.length === 1, 10_000)).toBe(true);
     // Subscribed again (ioredis resubscribes): events flow once more.
     const publisher = bus(prefix);
-    const delivered = await eventually(() => {
+    const delivered = await holds(() => {
       void publisher.publish(CHANNEL, { after: 'reconnect' });
       return got.length > 0;
     }, 10_000);

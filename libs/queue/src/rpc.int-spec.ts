@@ -3,7 +3,7 @@ import { runInThisContext } from 'node:vm';
 import { Queue, QueueEvents } from 'bullmq';
 import { DomainError } from '@cap/contracts';
 // Test helpers only: libs/testing is not a runtime dependency of libs/queue.
-import { cleanRedisPrefix, TEST_ENV, testQueuePrefix } from '@cap/testing';
+import { cleanRedisPrefix, eventually, sleep, TEST_ENV, testQueuePrefix } from '@cap/testing';
 import { RpcClient } from './rpc-client';
 import { RpcServer } from './rpc-server';
 
@@ -30,8 +30,6 @@ const connection = { url: redisUrl, maxRetriesPerRequest: null };
 
 const SECRET_DETAIL = 'password=hunter2 at db-internal.example:5432';
 
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
 /** Everything to close in afterAll, in reverse order of creation. */
 const closers: Array<() => Promise<unknown>> = [];
 function track<T extends { close(): Promise<unknown> }>(thing: T): T {
@@ -39,15 +37,9 @@ function track<T extends { close(): Promise<unknown> }>(thing: T): T {
   return thing;
 }
 
-/** Polls `check` until it is true or `timeoutMs` passed; returns whether it became true. */
-async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 2000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(10);
-  }
-}
+/** Whether `check` holds within `timeoutMs`, polled every 10 ms. */
+const holds = async (check: () => Promise<boolean> | boolean, timeoutMs = 2_000) =>
+  (await eventually(check, timeoutMs, 10)).ok;
 
 /** `promise`, or a clear failure when it has not settled within `ms`. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -220,7 +212,7 @@ describe('RpcClient and RpcServer over real Redis', () => {
       class DetectorSelfCheck extends EventEmitter {}
       const leaky = new DetectorSelfCheck();
       for (let n = 0; n <= leaky.getMaxListeners(); n++) leaky.on('x', () => undefined);
-      expect(await eventually(() => warnings.length > 0)).toBe(true);
+      expect(await holds(() => warnings.length > 0)).toBe(true);
       expect(warnings.map((w) => w.name)).toEqual(['MaxListenersExceededWarning']);
       warnings.length = 0;
 
@@ -266,7 +258,7 @@ describe('RpcClient and RpcServer over real Redis', () => {
     expect(elapsed).toBeLessThan(1300);
     expect(lonely.inFlight).toBe(0);
     // The job was queued, then taken back out of the queue.
-    expect(await eventually(() => added.length === 1 && removed.length === 1)).toBe(true);
+    expect(await holds(() => added.length === 1 && removed.length === 1)).toBe(true);
     expect(removed).toEqual(added);
     expect(await totalJobs(queue)).toBe(0);
 
@@ -308,7 +300,7 @@ describe('RpcClient and RpcServer over real Redis', () => {
     const calls = [closing.call('probe', { n: 1 }), closing.call('probe', { n: 2 })];
     const outcomes = calls.map((call) => rejectionOf(call));
     // Both jobs are queued and nobody serves them: the calls are really pending.
-    expect(await eventually(async () => (await queue.getWaitingCount()) === 2)).toBe(true);
+    expect(await holds(async () => (await queue.getWaitingCount()) === 2)).toBe(true);
     expect(closing.inFlight).toBe(2);
 
     await closing.close();

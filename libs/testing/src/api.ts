@@ -92,7 +92,7 @@ export function errorEnvelopeProblems(res: ApiResponse): string[] {
   return problems;
 }
 
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 /**
  * Polls `check` every `intervalMs` until it returns true or `timeoutMs` passed (bounded either

@@ -3,9 +3,9 @@
  * which keys authenticate.
  */
 import { generateApiKey, hashApiKey, lastFour } from '@cap/auth';
-import { Actor, DomainError, SCOPES } from '@cap/contracts';
+import { Actor, SCOPES } from '@cap/contracts';
 import { MemberRole } from '@cap/db';
-import { ServiceFixture } from '../../test/service-fixture';
+import { rejects, ServiceFixture } from '../../test/service-fixture';
 
 let fixture: ServiceFixture;
 
@@ -22,12 +22,7 @@ const project = (owner: Actor, members: Array<[Actor, MemberRole]> = []) =>
   fixture.project(owner, members);
 const issue = (actor: Actor, projectId: string, extra: { expires_at?: string } = {}) =>
   fixture.issue(actor, projectId, extra);
-const authenticate = (hash: string) => fixture.keys.authenticate({ v: 1, secret_hash: hash });
-
-async function rejects(promise: Promise<unknown>, code: string): Promise<void> {
-  await expect(promise).rejects.toBeInstanceOf(DomainError);
-  await expect(promise).rejects.toMatchObject({ code });
-}
+const authenticate = (hash: string) => fixture.authenticate(hash);
 
 describe('authenticate', () => {
   it('answers a fresh key with its principal and an unknown hash with null', async () => {

@@ -4,7 +4,8 @@
  * each is proven in projects/roles.int-spec.ts.
  */
 import { Actor } from '@cap/contracts';
-import { rejects, ServiceFixture, sleep } from '../../test/service-fixture';
+import { sleep } from '@cap/testing';
+import { rejects, ServiceFixture } from '../../test/service-fixture';
 
 let f: ServiceFixture;
 

@@ -2,7 +2,8 @@
  * Reading, renaming and deleting projects against the real Postgres and Redis. Who may do
  * each is proven in roles.int-spec.ts; here, what each does.
  */
-import { rejects, ServiceFixture, sleep } from '../../test/service-fixture';
+import { sleep } from '@cap/testing';
+import { rejects, ServiceFixture } from '../../test/service-fixture';
 
 let f: ServiceFixture;
 
