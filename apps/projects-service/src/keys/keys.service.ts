@@ -11,10 +11,11 @@ import {
   ProjectsJobs,
   SCOPES,
 } from '@cap/contracts';
+import type { MemberRole } from '@cap/db';
 import { EventBus } from '@cap/queue';
 import { badCursor, keyNotFound } from '../errors';
 import { authorize } from '../projects/access';
-import { ProjectsRepository, Role } from '../projects/projects.repository';
+import { ProjectsRepository } from '../projects/projects.repository';
 import { assertMayOnKey } from '../projects/roles';
 import { announceKeysRevoked } from './key-events';
 import { KeyRow, KeysRepository, toApiKey } from './keys.repository';
@@ -130,7 +131,10 @@ export class KeysService {
    * A key of a live project the actor is a member of, with the actor's role there; else 404,
    * as for a key that does not exist.
    */
-  private async visibleKey(keyId: string, userId: string): Promise<{ key: KeyRow; role: Role }> {
+  private async visibleKey(
+    keyId: string,
+    userId: string,
+  ): Promise<{ key: KeyRow; role: MemberRole }> {
     const key = await this.keys.findById(keyId);
     if (!key) throw keyNotFound(keyId);
     const role = await this.projects.roleOf(key.projectId, userId);

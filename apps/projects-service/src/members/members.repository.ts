@@ -98,7 +98,7 @@ export class MembersRepository {
   async remove(
     projectId: string,
     userId: string,
-    authorize: (role: MemberRole, owners: number) => void,
+    authorize: (role: MemberRole, lastOwner: boolean) => void,
   ): Promise<RemoveResult> {
     return this.db.client.$transaction(async (tx) => {
       if (!(await lockLiveProject(tx, projectId))) return { kind: 'gone' };
@@ -107,8 +107,11 @@ export class MembersRepository {
         select: { role: true },
       });
       if (!member) return { kind: 'not_member' };
-      const owners = await tx.membership.count({ where: { projectId, role: 'owner' } });
-      authorize(member.role, owners);
+      // Owners are only counted when an owner is leaving.
+      const lastOwner =
+        member.role === 'owner' &&
+        (await tx.membership.count({ where: { projectId, role: 'owner' } })) <= 1;
+      authorize(member.role, lastOwner);
       await tx.membership.delete({ where: { projectId_userId: { projectId, userId } } });
       const keys = await tx.apiKey.findMany({
         where: {

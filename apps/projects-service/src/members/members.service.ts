@@ -68,9 +68,9 @@ export class MembersService {
       req.actor.user_id,
       self ? 'members.remove_self' : 'members.remove',
     );
-    const removed = await this.members.remove(req.project_id, req.user_id, (role, owners) => {
+    const removed = await this.members.remove(req.project_id, req.user_id, (role, lastOwner) => {
       if (!self && role === 'owner') assertMay(actorRole, 'members.remove_owner');
-      if (role === 'owner' && owners <= 1) {
+      if (lastOwner) {
         throw new DomainError(
           'conflict',
           'The last owner of a project cannot be removed. Make another member an owner ' +

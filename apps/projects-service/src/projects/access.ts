@@ -1,5 +1,6 @@
 import { projectNotFound } from '@cap/contracts';
-import { ProjectsRepository, Role } from './projects.repository';
+import type { MemberRole } from '@cap/db';
+import { ProjectsRepository } from './projects.repository';
 import { Action, assertMay } from './roles';
 
 /**
@@ -12,7 +13,7 @@ export async function authorize(
   projectId: string,
   userId: string,
   action: Action,
-): Promise<Role> {
+): Promise<MemberRole> {
   const role = await projects.roleOf(projectId, userId);
   if (!role) throw projectNotFound(projectId);
   assertMay(role, action);

@@ -15,8 +15,6 @@ function toProject(row: ProjectRow): Project {
   };
 }
 
-export type Role = MemberRole;
-
 @Injectable()
 export class ProjectsRepository {
   constructor(private readonly db: Database) {}
@@ -117,7 +115,7 @@ export class ProjectsRepository {
   }
 
   /** The role of `userId` on a live project, or `null` when the project is not visible. */
-  async roleOf(projectId: string, userId: string): Promise<Role | null> {
+  async roleOf(projectId: string, userId: string): Promise<MemberRole | null> {
     const row = await this.db.client.membership.findFirst({
       where: { projectId, userId, project: { deletedAt: null } },
       select: { role: true },

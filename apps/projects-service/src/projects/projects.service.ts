@@ -48,8 +48,10 @@ export class ProjectsService {
   }
 
   async get(req: Req<'projects.get'>): Promise<Project> {
-    await authorize(this.projects, req.project_id, req.actor.user_id, 'project.read');
-    const project = await this.projects.findLive(req.project_id);
+    const [, project] = await Promise.all([
+      authorize(this.projects, req.project_id, req.actor.user_id, 'project.read'),
+      this.projects.findLive(req.project_id),
+    ]);
     if (!project) throw projectNotFound(req.project_id);
     return project;
   }
