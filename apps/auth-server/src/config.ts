@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseEnv, port } from '@cap/config';
+import { baseEnv, databaseEnv, port, postgresUrl } from '@cap/config';
 
 /**
  * Used when COOKIE_SECRETS or KEY_ENCRYPTION_SECRET is not set outside production, so that
@@ -15,8 +15,7 @@ const secret = z.string().min(32, 'must be at least 32 characters');
 export const authServerEnv = baseEnv
   .extend({
     PORT: port(8081),
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
-    DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+    ...databaseEnv,
     /**
      * The OAuth issuer identifier (`iss` of every token), as clients reach this server. Defaults
      * to `http://HOST:PORT`; set it whenever the server is reached through another address.
@@ -79,7 +78,7 @@ export const LOGGER = Symbol('LOGGER');
 /** What the signing-key rotation command needs: the database, Redis and the sealing secret. */
 export const rotateSigningKeyEnv = baseEnv
   .extend({
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+    DATABASE_URL: postgresUrl(),
     KEY_ENCRYPTION_SECRET: secret.optional(),
   })
   .superRefine((env, ctx) => {

@@ -60,3 +60,13 @@ export const port = (fallback: number) =>
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     z.coerce.number().int().min(0).max(65535).default(fallback),
   );
+
+/** A `postgres://` (or `postgresql://`) connection URL. */
+export const postgresUrl = () =>
+  z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
+
+/** The database settings of an app that keeps tables: spread into its `baseEnv.extend`. */
+export const databaseEnv = {
+  DATABASE_URL: postgresUrl(),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+};
