@@ -4,6 +4,11 @@ import { USAGE_GRANULARITIES, USAGE_GROUPS } from './queues';
 import { MEMBER_ROLES } from './resources';
 import { SCOPES } from './scopes';
 
+/** Emails are compared case-insensitively: they are stored, and looked up, lower-cased. */
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
 /**
  * Request shapes of `/v1`, validated at the gateway. Objects are strict: an unknown field is
  * an error naming the field, never silently ignored or assigned.

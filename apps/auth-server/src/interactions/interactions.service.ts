@@ -1,13 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { Interaction } from 'oidc-provider';
-import { DomainError } from '@cap/contracts';
+import { DomainError, normaliseEmail } from '@cap/contracts';
 import { interactionPath } from '../oauth/oidc-configuration';
 import { OidcProviderService } from '../oauth/oidc-provider.service';
 import { describeScope, OFFERED_SCOPES } from '../oauth/scopes';
 import { Csrf } from '../pages/csrf';
 import { page, PageRequest, PageResult } from '../pages/page-response';
 import { consentPage, errorPage, signInPage } from '../pages/views';
-import { normaliseEmail } from '../users/users.service';
 import { UsersRepository } from '../users/users.repository';
 import { verifyPassword } from '../users/passwords';
 import { SignInThrottle } from './sign-in-throttle';

@@ -1,15 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, IdentityJobs, newId, User } from '@cap/contracts';
+import { DomainError, IdentityJobs, newId, normaliseEmail, User } from '@cap/contracts';
 import { UsersRepository } from './users.repository';
 
 type Req<K extends keyof IdentityJobs> = IdentityJobs[K]['req'];
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-/** Emails are compared case-insensitively: they are stored lower-cased. */
-export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
 
 @Injectable()
 export class UsersService {

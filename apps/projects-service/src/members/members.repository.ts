@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { isoSeconds, ListPage, Member } from '@cap/contracts';
+import { isoSeconds, ListPage, Member, normaliseEmail } from '@cap/contracts';
 import { Database, MemberRole, Prisma } from '@cap/db';
 
 // `users` belongs to auth-server: read here (email and name of members), never written.
@@ -66,7 +66,7 @@ export class MembersRepository {
   /** The id of the user with this email (stored lower-cased), or `null`. */
   async findUserIdByEmail(email: string): Promise<string | null> {
     const row = await this.db.client.user.findUnique({
-      where: { email: email.trim().toLowerCase() },
+      where: { email: normaliseEmail(email) },
       select: { id: true },
     });
     return row?.id ?? null;
