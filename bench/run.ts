@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { loadConfig } from '@cap/config';
-import { REPO_ROOT, RunningApp, spawnTs, TestPlatform } from '@cap/testing';
+import { REPO_ROOT, RunningApp, spawnTs, TestPlatform, tokenRequest } from '@cap/testing';
 import { cpuMs } from './proc-cpu';
 
 const env = loadConfig(
@@ -141,15 +141,11 @@ async function main(): Promise<void> {
       '--redirect-uri',
       'https://bench.example/callback',
     ]);
-    const tokenRes = await fetch(`${platform.url('auth-server')}/oauth/token`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: client.id,
-        client_secret: client.client_secret,
-        scope: 'projects:read',
-      }).toString(),
+    const tokenRes = await tokenRequest(platform.url('auth-server'), {
+      grant_type: 'client_credentials',
+      client_id: client.id,
+      client_secret: client.client_secret,
+      scope: 'projects:read',
     });
     if (tokenRes.status !== 200) throw new Error(`no OAuth token: ${await tokenRes.text()}`);
     const accessToken = ((await tokenRes.json()) as { access_token: string }).access_token;

@@ -10,7 +10,7 @@ import {
   apiRequest,
   ApiResponse,
   DbSnapshotter,
-  errorEnvelopeProblems,
+  expectError,
   RunningApp,
   Tenant,
   TestPlatform,
@@ -60,15 +60,6 @@ function post(
     body,
     headers: idempotencyKey === undefined ? {} : { 'Idempotency-Key': idempotencyKey },
   });
-}
-
-function expectError(res: ApiResponse, status: number, code: string, param?: string) {
-  expect({
-    status: res.status,
-    code: res.json?.error?.code,
-    param: res.json?.error?.param,
-  }).toEqual({ status, code, param });
-  expect(errorEnvelopeProblems(res)).toEqual([]);
 }
 
 /** The two creating routes: the body to send (by name) and where its rows are counted. */

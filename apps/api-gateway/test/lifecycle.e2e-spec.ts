@@ -9,8 +9,8 @@ import {
   apiRequest,
   ApiResponse,
   DbSnapshotter,
-  errorEnvelopeProblems,
   eventually,
+  expectError,
   oauthAccessToken,
   RunningApp,
   Tenant,
@@ -51,15 +51,6 @@ const api = (
   body?: unknown,
   base = platform.url(),
 ): Promise<ApiResponse> => apiRequest(base, method, path, { token, body });
-
-function expectError(res: ApiResponse, status: number, code: string, param?: string) {
-  expect({
-    status: res.status,
-    code: res.json?.error?.code,
-    param: res.json?.error?.param,
-  }).toEqual({ status, code, param });
-  expect(errorEnvelopeProblems(res)).toEqual([]);
-}
 
 /** Makes `secret` known to the second gateway's key cache (two answered requests). */
 async function warm(secret: string) {

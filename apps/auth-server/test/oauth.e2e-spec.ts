@@ -21,6 +21,7 @@ import {
   authorizeInBrowser,
   Browser,
   cleanRedisPrefix,
+  clientSecretBasic,
   eventually,
   formAction,
   freePort,
@@ -33,8 +34,9 @@ import {
   startApp,
   TENANT_PASSWORD,
   TEST_ENV,
-  testQueuePrefix,
   TestPlatform,
+  testQueuePrefix,
+  tokenRequest as postToken,
 } from '@cap/testing';
 
 const REDIRECT = 'https://app.example.com/callback';
@@ -93,22 +95,12 @@ function verifiesWith(token: string, jwks: { keys: JsonWebKey[] }): boolean {
 
 const jwks = (): Promise<{ keys: JsonWebKey[] }> => fetch(`${AS}/oauth/jwks`).then(json);
 
-function basic(clientId: string, secret: string): string {
-  const encode = (s: string) => encodeURIComponent(s);
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString('base64')}`;
-}
-
-function tokenRequest(
+const basic = clientSecretBasic;
+const tokenRequest = (
   form: Record<string, string>,
   headers: Record<string, string> = {},
   base = AS,
-): Promise<Response> {
-  return fetch(`${base}/oauth/token`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
-    body: new URLSearchParams(form).toString(),
-  });
-}
+) => postToken(base, form, headers);
 
 /** Runs an authorization request in a fresh (or given) browser; returns the code. */
 async function authorize(

@@ -3,7 +3,7 @@
  * client past TOKEN_REQUESTS_PER_MINUTE gets 429 `slow_down` with Retry-After, other clients
  * are untouched, and requests that fail client authentication spend nobody's budget.
  */
-import { TestPlatform } from '@cap/testing';
+import { clientSecretBasic, TestPlatform, tokenRequest as postToken } from '@cap/testing';
 
 const LIMIT = 5;
 let platform: TestPlatform;
@@ -41,22 +41,11 @@ const newClient = (name: string) =>
     'https://app.example.com/callback',
   ]);
 
-function basic(client: Client, secret = client.client_secret) {
-  return (
-    'Basic ' +
-    Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(secret)}`).toString('base64')
-  );
-}
+const basic = (client: Client, secret = client.client_secret) =>
+  clientSecretBasic(client.id, secret);
 
 const tokenRequest = (form: Record<string, string>, authorization?: string) =>
-  fetch(`${AS}/oauth/token`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/x-www-form-urlencoded',
-      ...(authorization ? { Authorization: authorization } : {}),
-    },
-    body: new URLSearchParams(form).toString(),
-  });
+  postToken(AS, form, authorization ? { Authorization: authorization } : {});
 
 const CLIENT_CREDENTIALS = { grant_type: 'client_credentials', scope: 'projects:read' };
 

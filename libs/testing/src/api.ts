@@ -92,6 +92,17 @@ export function errorEnvelopeProblems(res: ApiResponse): string[] {
   return problems;
 }
 
+/** Asserts an error answer: its status, code and param, in the error object of DESIGN.md. */
+export function expectError(res: ApiResponse, status: number, code: string, param?: string) {
+  const error = (res.json as { error?: { code?: unknown; param?: unknown } } | undefined)?.error;
+  expect({ status: res.status, code: error?.code, param: error?.param }).toEqual({
+    status,
+    code,
+    param,
+  });
+  expect(errorEnvelopeProblems(res)).toEqual([]);
+}
+
 export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 /**

@@ -23,6 +23,25 @@ export async function adminWithRetry<T = unknown>(
   }
 }
 
+/** `Authorization: Basic` for a client (RFC 6749 §2.3.1: both parts form-encoded first). */
+export function clientSecretBasic(clientId: string, secret: string): string {
+  const encode = (s: string) => encodeURIComponent(s);
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString('base64')}`;
+}
+
+/** A form POST to `<issuer>/oauth/token`. */
+export function tokenRequest(
+  issuer: string,
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${issuer}/oauth/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form).toString(),
+  });
+}
+
 export interface OAuthClientCreated {
   id: string;
   name: string;
@@ -90,17 +109,13 @@ export async function oauthAccessToken(
   if (!code || callback.searchParams.get('state') !== state) {
     throw new Error(`authorization failed: ${callback.toString()}`);
   }
-  const res = await fetch(`${issuer}/oauth/token`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      client_id: client.id,
-      client_secret: client.client_secret ?? '',
-      redirect_uri: redirectUri,
-      code_verifier: verifier,
-    }).toString(),
+  const res = await tokenRequest(issuer, {
+    grant_type: 'authorization_code',
+    code,
+    client_id: client.id,
+    client_secret: client.client_secret ?? '',
+    redirect_uri: redirectUri,
+    code_verifier: verifier,
   });
   const body = (await res.json()) as { access_token?: string; id_token?: string; scope?: string };
   if (res.status !== 200 || !body.access_token) {
