@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
-// Test helpers only: libs/testing is not a runtime dependency of libs/db.
-import { createScratchDatabase, ScratchDatabase as TestDatabase } from './scratch-database';
+import {
+  createScratchDatabase,
+  ScratchDatabase as TestDatabase,
+  withClient,
+} from './scratch-database';
 
-// libs/db cannot use libs/testing (which is built on it): the same helper, from here.
+// libs/db cannot use libs/testing (which is built on it): its createTestDatabase, from here.
 const createTestDatabase = (options: { migrated?: boolean } = {}) =>
   createScratchDatabase(
     process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
@@ -41,17 +43,6 @@ async function migrationsCopy(): Promise<string> {
   tempDirs.push(dir);
   await cp(MIGRATIONS_DIR, dir, { recursive: true });
   return dir;
-}
-
-/** Runs `fn` with a client on `url`, closed afterwards. */
-async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
 
 const bookkeeping = (url: string) =>

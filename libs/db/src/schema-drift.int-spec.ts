@@ -2,10 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { getDMMF } from '@prisma/internals';
 import { Client } from 'pg';
-// Test helpers only: libs/testing is not a runtime dependency of libs/db.
 import { createScratchDatabase, ScratchDatabase as TestDatabase } from './scratch-database';
 
-// libs/db cannot use libs/testing (which is built on it): the same helper, from here.
+// libs/db cannot use libs/testing (which is built on it): its createTestDatabase, from here.
 const createTestDatabase = (options: { migrated?: boolean } = {}) =>
   createScratchDatabase(
     process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',

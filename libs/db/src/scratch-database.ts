@@ -14,8 +14,9 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
-async function asAdmin<T>(adminUrl: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: adminUrl });
+/** Runs `fn` with a client connected to `url`, closed afterwards. */
+export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
   await client.connect();
   try {
     return await fn(client);
@@ -33,14 +34,14 @@ export async function createScratchDatabase(
   options: { migrated?: boolean; prefix?: string } = {},
 ): Promise<ScratchDatabase> {
   const name = `${options.prefix ?? 'cap_test'}_${randomBytes(6).toString('hex')}`;
-  await asAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+  await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
   const url = withDatabase(adminUrl, name);
   if (options.migrated ?? true) await migrate(url);
   return {
     name,
     url,
     drop: () =>
-      asAdmin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
+      withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
         () => undefined,
       ),
   };
