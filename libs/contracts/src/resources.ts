@@ -113,14 +113,15 @@ export function listPageSchema<S extends z.ZodType>(item: S, id: string) {
   return z.object({ data: z.array(item), has_more: z.boolean() }).meta({ id });
 }
 
-export type OAuthClientType = 'confidential' | 'public';
+export const OAUTH_CLIENT_TYPES = ['confidential', 'public'] as const;
+export type OAuthClientType = (typeof OAUTH_CLIENT_TYPES)[number];
 
 /** A third-party app registered by a user. Its secret is returned once, at creation. */
 export const oauthClientSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    type: z.enum(['confidential', 'public']),
+    type: z.enum(OAUTH_CLIENT_TYPES),
     redirect_uris: z.array(z.string()),
     created_at: time,
   })

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isId } from './ids';
 import { USAGE_GRANULARITIES, USAGE_GROUPS } from './queues';
-import { MEMBER_ROLES } from './resources';
+import { MEMBER_ROLES, OAUTH_CLIENT_TYPES } from './resources';
 import { SCOPES } from './scopes';
 
 /** Emails are compared case-insensitively: they are stored, and looked up, lower-cased. */
@@ -129,7 +129,7 @@ export const ticketIdParam = z.strictObject({
 export const createClientBody = z.strictObject({
   name,
   redirect_uris: z.array(text().max(2000)).min(1, 'must name at least one').max(10),
-  type: z.enum(['confidential', 'public']).default('confidential'),
+  type: z.enum(OAUTH_CLIENT_TYPES).default('confidential'),
 });
 export type CreateClientBody = z.infer<typeof createClientBody>;
 

@@ -1,4 +1,4 @@
-import { SCOPES } from '@cap/contracts';
+import { OAuthClientType, SCOPES } from '@cap/contracts';
 import { authorizationUrl, authorizeInBrowser, Browser, pkcePair } from './browser';
 import { TestPlatform } from './platform';
 
@@ -45,7 +45,7 @@ export function tokenRequest(
 export interface OAuthClientCreated {
   id: string;
   name: string;
-  type: 'confidential' | 'public';
+  type: OAuthClientType;
   redirect_uris: string[];
   client_secret?: string;
 }
