@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { ErrorShape } from './domain-error';
 import type {
   ApiKey,
@@ -199,35 +200,41 @@ export type JobMap = Record<string, { req: unknown; res: unknown }>;
 /** What a request/reply job returns: domain errors are values, so BullMQ never retries them. */
 export type RpcReply<T> = { ok: true; data: T } | { ok: false; error: ErrorShape };
 
-/** One metered dimension: requests that finished in one minute with one outcome. */
-export interface UsageRow {
-  project_id: string;
-  /** `key_…` for an API key, `cli_…` for an OAuth client. */
-  principal: string;
-  /** The route template, e.g. `GET /v1/projects/:id`. */
-  endpoint: string;
-  /** `2xx`, `4xx` or `5xx`. */
-  status_class: string;
-  /** Start of the minute, RFC 3339. */
-  minute: string;
-  count: number;
-}
+const rfc3339 = z.iso.datetime({ offset: true });
 
 /**
- * What a gateway flushes about once a second. `id` is `<source>.<sequence>` and is the job id,
- * so a batch queued twice is stored once; the worker also records it in Postgres, so a batch
- * delivered twice is counted once. `through`: every request this source finished before it is
- * in this batch or an earlier one.
+ * What a gateway flushes about once a second, and what usage-worker accepts (anything else goes
+ * to the dead-letter table). `id` is `<source>.<sequence>` and is the job id, so a batch queued
+ * twice is stored once; the worker also records it in Postgres, so a batch delivered twice is
+ * counted once. `through`: every request this source finished before it is in this batch or an
+ * earlier one. `final`: the source's last batch (a clean shutdown); it no longer holds back
+ * `complete_through`.
+ *
+ * Each row is one metered dimension: requests that finished in one minute with one outcome.
+ * `principal` is `key_…` for an API key, `cli_…` for an OAuth client; `endpoint` the route
+ * template (`GET /v1/projects/:id`); `minute` the start of the minute.
  */
-export interface UsageBatchJob {
-  v: 1;
-  id: string;
-  source: string;
-  through: string;
-  rows: UsageRow[];
-  /** The source's last batch (a clean shutdown): it no longer holds back `complete_through`. */
-  final?: boolean;
-}
+export const usageBatchSchema = z.strictObject({
+  v: z.literal(1),
+  id: z.string().min(1).max(200),
+  source: z.string().min(1).max(150),
+  through: rfc3339,
+  rows: z
+    .array(
+      z.strictObject({
+        project_id: z.string().regex(/^prj_[0-9A-Za-z]{1,64}$/),
+        principal: z.string().regex(/^(key|cli)_[0-9A-Za-z]{1,64}$/),
+        endpoint: z.string().min(1).max(200),
+        status_class: z.enum(['1xx', '2xx', '3xx', '4xx', '5xx']),
+        minute: rfc3339.refine((s) => Date.parse(s) % 60_000 === 0, 'must start a minute'),
+        count: z.int().min(1).max(1_000_000_000),
+      }),
+    )
+    .max(100_000),
+  final: z.boolean().optional(),
+});
+export type UsageBatchJob = z.infer<typeof usageBatchSchema>;
+export type UsageRow = UsageBatchJob['rows'][number];
 
 export const USAGE_GRANULARITIES = ['minute', 'hour', 'day'] as const;
 export type UsageGranularity = (typeof USAGE_GRANULARITIES)[number];

@@ -32,7 +32,7 @@ export class UsageMeter {
 
   record(projectId: string, principal: string, endpoint: string, status: number): void {
     const minuteMs = Math.floor(Date.now() / 60_000) * 60_000;
-    const statusClass = `${Math.floor(status / 100)}xx`;
+    const statusClass = `${Math.floor(status / 100)}xx` as UsageRow['status_class'];
     const key = `${projectId}\u0000${principal}\u0000${endpoint}\u0000${statusClass}\u0000${minuteMs}`;
     const row = this.counts.get(key);
     if (row) row.count += 1;

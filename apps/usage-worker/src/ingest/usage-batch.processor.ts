@@ -1,10 +1,9 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { newId, QUEUES } from '@cap/contracts';
+import { newId, QUEUES, usageBatchSchema } from '@cap/contracts';
 import { CONFIG, LOGGER, UsageWorkerConfig } from '../config';
 import { UsageRepository } from '../usage.repository';
-import { usageBatchSchema } from './usage-batch.schema';
 
 /**
  * Consumes usage batches. A malformed batch is dead-lettered with its reason and the rest keep
