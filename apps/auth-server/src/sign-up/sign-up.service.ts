@@ -5,7 +5,7 @@ import { Csrf } from '../pages/csrf';
 import { page, PageRequest, PageResult } from '../pages/page-response';
 import { signedUpPage, signUpPage } from '../pages/views';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../users/passwords';
-import { UsersService } from '../users/users.service';
+import { UsersService, validEmail } from '../users/users.service';
 
 const PURPOSE = 'signup';
 const INTERACTION_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -69,6 +69,8 @@ export class SignUpService {
       );
     }
     try {
+      // Checked before the (deliberately slow) password hash, not after it.
+      validEmail(values.email);
       const user = await this.users.create({
         v: 1,
         email: values.email,

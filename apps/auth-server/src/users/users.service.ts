@@ -6,15 +6,21 @@ type Req<K extends keyof IdentityJobs> = IdentityJobs[K]['req'];
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/** `email` normalised, or `400 invalid_request` when it is not an email address. */
+export function validEmail(email: string): string {
+  const normalised = normaliseEmail(email);
+  if (!EMAIL.test(normalised) || normalised.length > 254) {
+    throw new DomainError('invalid_request', 'That is not an email address.', { param: 'email' });
+  }
+  return normalised;
+}
+
 @Injectable()
 export class UsersService {
   constructor(private readonly users: UsersRepository) {}
 
   async create(req: Req<'users.create'>): Promise<User> {
-    const email = normaliseEmail(req.email);
-    if (!EMAIL.test(email) || email.length > 254) {
-      throw new DomainError('invalid_request', 'That is not an email address.', { param: 'email' });
-    }
+    const email = validEmail(req.email);
     if (!req.password_hash.startsWith('$argon2id$')) {
       throw new DomainError('invalid_request', 'Passwords must arrive hashed with argon2id.', {
         param: 'password',
