@@ -4,7 +4,7 @@
  * requests/s, p50/p99 latency, CPU per request and each route's ratio to the baseline, then
  * checks that the usage API counted exactly the 2xx responses the load generator saw.
  */
-import { ChildProcess } from 'node:child_process';
+import { ChildProcess, execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -20,6 +20,8 @@ const env = loadConfig(
     BENCH_DURATION_S: z.coerce.number().int().min(1).max(60).default(5),
     BENCH_CONNECTIONS: z.coerce.number().int().min(1).max(1000).default(50),
     BENCH_EXACT_REQUESTS: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
+    /** Pin the servers measured to CPU 0 and the load generator to CPU 1 (`taskset`). */
+    BENCH_PIN: z.stringbool().default(false),
   }),
 );
 
@@ -93,11 +95,15 @@ function median(values: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-async function startBare(body: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawnTs('bench/bare-server.ts', [], { BENCH_BODY: body, PORT: '0' });
+/** A baseline server (`bench/<entry>`) answering with `body`, and its URL. */
+async function startBaseline(
+  entry: string,
+  body: string,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawnTs(`bench/${entry}`, [], { BENCH_BODY: body, PORT: '0' });
   const url = await new Promise<string>((done, fail) => {
     child.stdout?.once('data', (d: Buffer) => done(d.toString().trim()));
-    child.once('exit', (code) => fail(new Error(`bare server exited ${code}`)));
+    child.once('exit', (code) => fail(new Error(`${entry} exited ${code}`)));
   });
   return { url, child };
 }
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
     ['projects-service', 'auth-server', 'usage-worker', 'api-gateway'],
     { LOG_LEVEL: 'warn', RATE_LIMIT_DEFAULT: '100000000' },
   );
-  let bare: { url: string; child: ChildProcess } | undefined;
+  const baselines: ChildProcess[] = [];
   const redis = new Redis(platform.env.REDIS_URL);
   try {
     const tenant = await platform.tenant('bench');
@@ -149,17 +155,32 @@ async function main(): Promise<void> {
     });
     if (tokenRes.status !== 200) throw new Error(`no OAuth token: ${await tokenRes.text()}`);
     const accessToken = ((await tokenRes.json()) as { access_token: string }).access_token;
-    bare = await startBare(regionsBody);
-    const bareChild = bare.child;
+    const bare = await startBaseline('bare-server.ts', regionsBody);
+    const floor = await startBaseline('contract-floor-server.ts', regionsBody);
+    baselines.push(bare.child, floor.child);
 
     const app = (name: Parameters<TestPlatform['url']>[0]): RunningApp => platform.apps.get(name!)!;
     const gwPid = () => app('api-gateway').process.pid!;
+    if (env.BENCH_PIN) {
+      // Each server measured gets CPU 0 to itself while it is loaded; the load generator, CPU 1.
+      for (const pid of [bare.child.pid!, floor.child.pid!, gwPid()]) {
+        execFileSync('taskset', ['-a', '-c', '-p', '0', String(pid)], { stdio: 'ignore' });
+      }
+      execFileSync('taskset', ['-a', '-c', '-p', '1', String(process.pid)], { stdio: 'ignore' });
+    }
     const targets: Target[] = [
       {
         name: 'bare Fastify GET /v1/regions',
         url: `${bare.url}/v1/regions`,
         headers: {},
-        pids: () => [bareChild.pid!],
+        pids: () => [bare.child.pid!],
+        metered: false,
+      },
+      {
+        name: 'contract floor (bare Fastify + the least the contract needs)',
+        url: `${floor.url}/v1/regions`,
+        headers: auth,
+        pids: () => [floor.child.pid!],
         metered: false,
       },
       {
@@ -284,7 +305,11 @@ async function main(): Promise<void> {
       (rpsOf('GET /v1/regions (OAuth access token)') / rpsOf('GET /v1/regions (API key)')).toFixed(
         3,
       );
-    process.stdout.write(`\n${table}\n\n${oauthLine}\n${usageLine}\n`);
+    const floorLine =
+      `API-key request vs the contract floor: ` +
+      (rpsOf('GET /v1/regions (API key)') / rpsOf(targets[1].name)).toFixed(3);
+    const summary = `${oauthLine}\n${floorLine}\n${usageLine}`;
+    process.stdout.write(`\n${table}\n\n${summary}\n`);
 
     const dir = resolve(REPO_ROOT, 'bench/results');
     await mkdir(dir, { recursive: true });
@@ -294,16 +319,17 @@ async function main(): Promise<void> {
       rounds: env.BENCH_ROUNDS,
       duration_s: env.BENCH_DURATION_S,
       connections: env.BENCH_CONNECTIONS,
+      pinned: env.BENCH_PIN,
     };
     const check = { sent, counted, exact, complete_through_max_lag_ms: maxLagMs };
     await writeFile(resolve(dir, `${stamp}.json`), JSON.stringify({ meta, rows, check }, null, 2));
     await writeFile(
       resolve(dir, 'latest.md'),
-      `${JSON.stringify(meta)}\n\n${table}\n\n${oauthLine}\n${usageLine}\n`,
+      `${JSON.stringify(meta)}\n\n${table}\n\n${summary}\n`,
     );
     if (!exact) process.exitCode = 1;
   } finally {
-    bare?.child.kill('SIGTERM');
+    for (const child of baselines) child.kill('SIGTERM');
     redis.disconnect();
     await platform.stop();
   }
