@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { parse as parseSecureJson } from 'secure-json-parse';
 import { DomainError, newId } from '@cap/contracts';
 import { sendError } from './exception-filter';
+import { Metrics } from './metrics';
 
 /** What JSON responses say they are (Fastify's own default, for handlers that send text). */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -37,15 +38,21 @@ export function fastifyOptions(logger: Logger) {
 
 /**
  * Installs the parts of the HTTP contract that live below Nest's router: the `Request-Id`
- * header on every response and one access-log line per request. Errors Fastify raises itself
+ * header on every response, one access-log line per request and the HTTP metrics. Errors Fastify raises itself
  * (bad JSON, wrong content type, oversized body) and unknown routes reach the global filter
  * through the handlers Nest installs.
  */
-export function installHttpContract(fastify: FastifyInstance, logger: Logger): void {
+export function installHttpContract(
+  fastify: FastifyInstance,
+  logger: Logger,
+  metrics: Metrics,
+): void {
+  metrics.observeRoutes(fastify);
   // Set on arrival, so every later response (errors included) carries it; an app that replaces
   // the request id once it knows the caller sets the header again.
   fastify.addHook('onRequest', (req, reply, done) => {
     void reply.header('request-id', req.id);
+    if (req.is404) metrics.unmatched(req, reply);
     const declared = Number(req.headers['content-length']);
     if (declared > 0 && declared > req.routeOptions.bodyLimit) {
       refuseOversized(req, reply, declared, done);

@@ -6,3 +6,4 @@ export * from './health';
 export * from './http-app';
 export * from './run-app';
 export * from './prepared-response';
+export * from './metrics';

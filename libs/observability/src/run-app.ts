@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { loadConfigOrExit } from '@cap/config';
 import { createHttpApp } from './http-app';
 import { createLogger } from './logger';
+import { Metrics } from './metrics';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -25,7 +26,7 @@ export function runApp<S extends z.ZodType<AppEnv>>(options: {
 }): void {
   const config = loadConfigOrExit(options.env, options.name);
   const logger = createLogger(options.name, config.LOG_LEVEL);
-  createHttpApp(options.module(config, logger), logger)
+  createHttpApp(options.module(config, logger), logger, new Metrics(options.name))
     .then(async (app) => {
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {

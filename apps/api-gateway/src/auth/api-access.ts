@@ -17,6 +17,7 @@ import {
   UNAUTHENTICATED_MESSAGE,
 } from '@cap/auth';
 import { DomainError } from '@cap/contracts';
+import { hookList } from '@cap/observability';
 import { CONFIG, GatewayConfig } from '../config';
 import { API_ROUTES, ApiRoute } from '../routes';
 import { bucketOf, setRateLimitHeaders } from '../rate-limit/rate-limit-headers';
@@ -80,13 +81,13 @@ export class ApiAccess {
     // A public route has no caller to check, limit or count.
     if (declaration.public) return;
     const endpoint = `${String(route.method)} ${route.url}`;
-    route.onRequest = [...hooks(route.onRequest), this.onRequest(declaration)];
+    route.onRequest = [...hookList(route.onRequest), this.onRequest(declaration)];
     const meter: onResponseHookHandler = (request, reply, done) => {
       const { user } = request as ApiRequest;
       if (user) this.metering.record(request, user, reply.statusCode, endpoint);
       done();
     };
-    route.onResponse = [...hooks(route.onResponse), meter];
+    route.onResponse = [...hookList(route.onResponse), meter];
   }
 
   private onRequest(access: RouteAccess): onRequestHookHandler {
@@ -153,9 +154,4 @@ export class ApiAccess {
       ),
     );
   }
-}
-
-function hooks<T>(value: T | T[] | undefined): T[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
 }

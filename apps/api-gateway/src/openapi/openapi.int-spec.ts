@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createHttpApp, createLogger } from '@cap/observability';
+import { createHttpApp, createLogger, Metrics } from '@cap/observability';
 import { cleanRedisPrefix, REPO_ROOT, TEST_ENV, testQueuePrefix } from '@cap/testing';
 import { AppModule } from '../app.module';
 import { gatewayEnv } from '../config';
@@ -22,7 +22,7 @@ let doc: any;
 beforeAll(async () => {
   const config = gatewayEnv.parse({ REDIS_URL: TEST_ENV.redisUrl, QUEUE_PREFIX: prefix });
   const logger = createLogger('api-gateway', 'silent');
-  app = await createHttpApp(AppModule.forRoot(config, logger), logger);
+  app = await createHttpApp(AppModule.forRoot(config, logger), logger, new Metrics('api-gateway'));
   // Routes are registered by init(): record every one Fastify gets.
   app
     .getHttpAdapter()

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { generateApiKey, hashApiKey, lastFour } from '@cap/auth';
 import { Actor, DomainError, newId, ProjectsJobs, QUEUES, SCOPES } from '@cap/contracts';
 import { Database } from '@cap/db';
+import { Metrics, MetricsModule } from '@cap/observability';
 import { RpcClient } from '@cap/queue';
 import {
   cleanRedisPrefix,
@@ -32,7 +33,10 @@ beforeAll(async () => {
     DB_POOL_MAX: '4',
   });
   app = await Test.createTestingModule({
-    imports: [AppModule.forRoot(config, pino({ level: 'silent' }))],
+    imports: [
+      MetricsModule.forApp(new Metrics('projects-service')),
+      AppModule.forRoot(config, pino({ level: 'silent' })),
+    ],
   }).compile();
   await app.init();
   rpc = new RpcClient<ProjectsJobs>({
