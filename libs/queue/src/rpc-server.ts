@@ -1,5 +1,6 @@
 import { Job, Worker } from 'bullmq';
 import { DomainError, JobMap, RpcReply } from '@cap/contracts';
+import { Metrics } from '@cap/observability';
 
 /** A handler for each job of a map. */
 export type RpcHandlers<J extends JobMap> = {
@@ -13,13 +14,18 @@ export interface RpcServerOptions {
   concurrency?: number;
   /** Called with every error that is not a `DomainError` (it becomes `internal_error`). */
   onUnexpectedError?: (err: unknown, job: { name: string; id?: string }) => void;
+  /** Where each job's handling time and outcome are recorded. */
+  metrics?: Metrics;
 }
+
+type Outcome = 'ok' | 'domain_error' | 'internal_error';
 
 /** The options every app derives from its config: queue prefix, Redis, an error logger. */
 export function rpcServerOptions(
   queue: string,
   config: { QUEUE_PREFIX: string; REDIS_URL: string },
   logger: { error: (obj: object, msg: string) => void },
+  metrics: Metrics,
   concurrency?: number,
 ): RpcServerOptions {
   return {
@@ -28,6 +34,7 @@ export function rpcServerOptions(
     redisUrl: config.REDIS_URL,
     concurrency,
     onUnexpectedError: (err, job) => logger.error({ err, job }, 'job failed'),
+    metrics,
   };
 }
 
@@ -39,11 +46,23 @@ export function rpcServerOptions(
  */
 export class RpcServer<J extends JobMap> {
   private worker?: Worker;
+  private readonly observe?: (job: string, outcome: Outcome, seconds: number) => void;
 
   constructor(
     private readonly options: RpcServerOptions,
     private readonly handlers: RpcHandlers<J>,
-  ) {}
+  ) {
+    const histogram = options.metrics?.histogram({
+      name: 'rpc_job_duration_seconds',
+      help: 'Time to handle a job of a queue this app serves, by job name and outcome.',
+      labelNames: ['queue', 'job', 'outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    });
+    if (histogram) {
+      this.observe = (job, outcome, seconds) =>
+        histogram.observe({ queue: options.queue, job, outcome }, seconds);
+    }
+  }
 
   async start(): Promise<void> {
     this.worker = new Worker(this.options.queue, (job: Job) => this.dispatch(job), {
@@ -56,6 +75,18 @@ export class RpcServer<J extends JobMap> {
   }
 
   private async dispatch(job: Job): Promise<RpcReply<unknown>> {
+    const started = performance.now();
+    const reply = await this.handle(job);
+    const outcome: Outcome = reply.ok
+      ? 'ok'
+      : reply.error.code === 'internal_error'
+        ? 'internal_error'
+        : 'domain_error';
+    this.observe?.(job.name, outcome, (performance.now() - started) / 1000);
+    return reply;
+  }
+
+  private async handle(job: Job): Promise<RpcReply<unknown>> {
     const handler = (
       this.handlers as Record<string, ((p: unknown) => Promise<unknown>) | undefined>
     )[job.name];

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { IdentityJobs, QUEUES } from '@cap/contracts';
+import { Metrics } from '@cap/observability';
 import { RpcServer, rpcServerOptions } from '@cap/queue';
 import { AuthServerConfig, CONFIG, LOGGER } from '../config';
 import { ClientsService } from '../clients/clients.service';
@@ -12,10 +13,11 @@ export class IdentityRpcServer extends RpcServer<IdentityJobs> {
   constructor(
     @Inject(CONFIG) config: AuthServerConfig,
     @Inject(LOGGER) logger: Logger,
+    metrics: Metrics,
     users: UsersService,
     clients: ClientsService,
   ) {
-    super(rpcServerOptions(QUEUES.identity, config, logger), {
+    super(rpcServerOptions(QUEUES.identity, config, logger, metrics), {
       'users.create': (p) => users.create(p),
       'users.find-by-email': (p) => users.findByEmail(p),
       'users.get': (p) => users.get(p),

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { ProjectsJobs, QUEUES } from '@cap/contracts';
+import { Metrics } from '@cap/observability';
 import { RpcServer, rpcServerOptions } from '@cap/queue';
 import { CONFIG, ProjectsServiceConfig } from '../config';
 import { KeysService } from '../keys/keys.service';
@@ -16,13 +17,14 @@ export class ProjectsRpcServer extends RpcServer<ProjectsJobs> {
   constructor(
     @Inject(CONFIG) config: ProjectsServiceConfig,
     @Inject(LOGGER) logger: Logger,
+    metrics: Metrics,
     projects: ProjectsService,
     keys: KeysService,
     members: MembersService,
     tickets: TicketsService,
     regions: RegionsRepository,
   ) {
-    super(rpcServerOptions(QUEUES.projects, config, logger, config.RPC_CONCURRENCY), {
+    super(rpcServerOptions(QUEUES.projects, config, logger, metrics, config.RPC_CONCURRENCY), {
       'regions.list': () => regions.listAvailable(),
       'projects.list': (p) => projects.list(p),
       'projects.create': (p) => projects.create(p),

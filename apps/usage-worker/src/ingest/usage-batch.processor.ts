@@ -1,7 +1,9 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Job, Worker } from 'bullmq';
+import { Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
 import { newId, QUEUES, usageBatchSchema } from '@cap/contracts';
+import { Metrics } from '@cap/observability';
 import { CONFIG, LOGGER, UsageWorkerConfig } from '../config';
 import { UsageRepository } from '../usage.repository';
 
@@ -14,13 +16,39 @@ import { UsageRepository } from '../usage.repository';
 @Injectable()
 export class UsageBatchProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
   private worker?: Worker;
+  private queue?: Queue;
   private pruner?: NodeJS.Timeout;
+  private readonly batches: Counter<'outcome'>;
+  private readonly requests: Counter;
 
   constructor(
     @Inject(CONFIG) private readonly config: UsageWorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly usage: UsageRepository,
-  ) {}
+    metrics: Metrics,
+  ) {
+    this.batches = metrics.counter({
+      name: 'usage_batches_total',
+      help: 'Usage batches taken from the queue, by outcome (counted, duplicate, dead_lettered, failed).',
+      labelNames: ['outcome'],
+    });
+    this.requests = metrics.counter({
+      name: 'usage_requests_counted_total',
+      help: 'Requests counted into the rollups (each batch once, however often it is delivered).',
+    });
+    const depth = metrics.gauge({
+      name: 'usage_queue_jobs',
+      help: 'Usage batches in the queue, by state (read when scraped; absent while Redis is away).',
+      labelNames: ['state'],
+      collect: async () => {
+        depth.reset();
+        const counts = await this.queue
+          ?.getJobCounts('waiting', 'active', 'delayed', 'failed')
+          .catch(() => undefined);
+        for (const [state, n] of Object.entries(counts ?? {})) depth.set({ state }, n);
+      },
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.worker = new Worker(QUEUES.usage, (job) => this.process(job), {
@@ -30,10 +58,16 @@ export class UsageBatchProcessor implements OnApplicationBootstrap, OnApplicatio
       stalledInterval: 5_000,
     });
     this.worker.on('error', (err) => this.logger.warn({ err }, 'usage worker error'));
-    this.worker.on('failed', (job, err) =>
-      this.logger.warn({ err, job: job?.id }, 'usage batch failed; it will be retried'),
-    );
+    this.worker.on('failed', (job, err) => {
+      this.batches.inc({ outcome: 'failed' });
+      this.logger.warn({ err, job: job?.id }, 'usage batch failed; it will be retried');
+    });
     await this.worker.waitUntilReady();
+    this.queue = new Queue(QUEUES.usage, {
+      connection: { url: this.config.REDIS_URL, maxRetriesPerRequest: 1 },
+      prefix: this.config.QUEUE_PREFIX,
+    });
+    this.queue.on('error', () => undefined);
     this.pruner = setInterval(() => {
       this.usage.pruneBatches(7).catch((err: unknown) => this.logger.warn({ err }, 'prune failed'));
     }, 3_600_000).unref();
@@ -46,9 +80,12 @@ export class UsageBatchProcessor implements OnApplicationBootstrap, OnApplicatio
       const reason = `${issue?.path.join('.') || '(batch)'}: ${issue?.message ?? 'invalid'}`;
       await this.usage.deadLetter(newId('deadLetter'), job.id ?? null, reason, job.data);
       this.logger.warn({ job: job.id, reason }, 'usage batch dead-lettered');
+      this.batches.inc({ outcome: 'dead_lettered' });
       return;
     }
-    await this.usage.ingest(parsed.data);
+    const counted = await this.usage.ingest(parsed.data);
+    this.batches.inc({ outcome: counted ? 'counted' : 'duplicate' });
+    if (counted) this.requests.inc(parsed.data.rows.reduce((n, r) => n + r.count, 0));
   }
 
   get running(): boolean {
@@ -58,5 +95,6 @@ export class UsageBatchProcessor implements OnApplicationBootstrap, OnApplicatio
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.pruner);
     await this.worker?.close();
+    await this.queue?.close();
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { QUEUES, UsageJobs } from '@cap/contracts';
+import { Metrics } from '@cap/observability';
 import { RpcServer, rpcServerOptions } from '@cap/queue';
 import { CONFIG, LOGGER, UsageWorkerConfig } from '../config';
 import { UsageQueryService } from './usage-query.service';
@@ -11,9 +12,10 @@ export class UsageRpcServer extends RpcServer<UsageJobs> {
   constructor(
     @Inject(CONFIG) config: UsageWorkerConfig,
     @Inject(LOGGER) logger: Logger,
+    metrics: Metrics,
     queries: UsageQueryService,
   ) {
-    super(rpcServerOptions(QUEUES.usageQueries, config, logger), {
+    super(rpcServerOptions(QUEUES.usageQueries, config, logger, metrics), {
       'usage.query': (p) => queries.query(p),
     });
   }
