@@ -795,6 +795,38 @@ describeK8s.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     });
   });
 
+  it('routes only public paths: probes and /metrics are not reachable through the ingress', () => {
+    const internal = ['/healthz', '/readyz', '/metrics'];
+    const exposed = all('Ingress').flatMap((ingress) =>
+      arr(at(ingress, 'spec', 'rules')).flatMap((rule) =>
+        arr(at(rule, 'http', 'paths')).flatMap((p) => {
+          const path = str(at(p, 'path')) ?? '/';
+          const covers = (target: string) =>
+            str(at(p, 'pathType')) === 'Exact'
+              ? path === target
+              : path === '/' || target === path || target.startsWith(`${path.replace(/\/$/, '')}/`);
+          return internal.filter(covers).map((t) => `${str(at(rule, 'host'))}${t} via ${path}`);
+        }),
+      ),
+    );
+    expect(exposed).toEqual([]);
+  });
+
+  it('marks every app for Prometheus to scrape /metrics on its own port', () => {
+    const problems = APPS.flatMap((app) => {
+      const notes = obj(at(deployment(app), 'spec', 'template', 'metadata', 'annotations'));
+      const want = {
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(PORTS[app]),
+        'prometheus.io/path': '/metrics',
+      };
+      return Object.entries(want)
+        .filter(([k, v]) => str(notes[k]) !== v)
+        .map(([k, v]) => `${app}: ${k} is ${str(notes[k])}, not ${v}`);
+    });
+    expect(problems).toEqual([]);
+  });
+
   it('lets only the ingress reach 8080/8081 and keeps 8082/8083 inside the namespace', () => {
     const policies = all('NetworkPolicy');
     const podLabels = (app: App) =>
