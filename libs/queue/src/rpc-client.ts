@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { DomainError, JobMap, randomBase62, RpcReply } from '@cap/contracts';
 import { createRedis } from './redis';
-import { DomainError, JobMap, RpcReply } from '@cap/contracts';
+import { callJobId, ReplyMessage, replyKey } from './rpc-replies';
 
 export interface RpcClientOptions {
   queue: string;
@@ -18,46 +18,67 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** Replies taken from the list in one read, at most. */
+const REPLY_BATCH = 256;
+/** How long one blocking read waits before it is issued again (seconds). */
+const REPLY_WAIT_S = 1;
+
 /**
- * Request/reply over a BullMQ queue. One `QueueEvents` listener settles every pending call by
- * job id, so calls in flight cost no listener each and never race job removal.
+ * Request/reply over a BullMQ queue. Each call is a job whose id names this client; the server
+ * pushes the reply to this client's own Redis list (`rpc-replies.ts`), read by one blocking
+ * loop that settles pending calls by job id. So a call costs no listener of its own, a reply
+ * waits in the list across a reconnect, and no client reads replies meant for another.
  */
 export class RpcClient<J extends JobMap> {
+  private readonly id = randomBase62(16);
   private readonly queue: Queue;
-  private readonly events: QueueEvents;
   private readonly connection: Redis;
-  /** QueueEvents blocks on its connection (XREAD): it gets one of its own. */
-  private readonly eventsConnection: Redis;
+  /** The reply loop blocks on its connection (BLMPOP): it gets one of its own. */
+  private readonly replies: Redis;
   private readonly pending = new Map<string, Pending>();
+  private closed = false;
+  private readonly reading: Promise<void>;
 
   constructor(private readonly options: RpcClientOptions) {
     this.connection = createRedis(options.redisUrl);
     this.queue = new Queue(options.queue, { connection: this.connection, prefix: options.prefix });
     this.queue.on('error', () => undefined);
-    this.eventsConnection = createRedis(options.redisUrl);
-    this.events = new QueueEvents(options.queue, {
-      connection: this.eventsConnection,
-      prefix: options.prefix,
-      // Read from a few seconds back, not from "now" ('$'): a reply that lands between
-      // `ready()` and the listener's first read is still seen. Unknown job ids are ignored.
-      lastEventId: `${Date.now() - 5_000}-0`,
-    });
-    this.events.on('error', () => undefined);
-    this.events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, returnvalue));
-    this.events.on('failed', ({ jobId, failedReason }) =>
-      this.settle(
-        jobId,
-        undefined,
-        new DomainError('internal_error', 'The request failed.', {
-          cause: new Error(failedReason),
-        }),
-      ),
-    );
+    this.replies = createRedis(options.redisUrl);
+    this.reading = this.readReplies();
   }
 
-  /** Resolves once the event listener is subscribed: calls made before could miss replies. */
+  /** Resolves once the queue and the reply list can be reached. */
   async ready(): Promise<void> {
-    await Promise.all([this.events.waitUntilReady(), this.queue.waitUntilReady()]);
+    await Promise.all([this.queue.waitUntilReady(), this.replies.ping()]);
+  }
+
+  /**
+   * Reads this client's replies until it is closed. While Redis is away the read waits in
+   * ioredis's queue (no spinning); replies pushed meanwhile wait in the list.
+   */
+  private async readReplies(): Promise<void> {
+    const key = replyKey(this.options.prefix, this.id);
+    while (!this.closed) {
+      let popped: [string, string[]] | null;
+      try {
+        popped = await this.replies.blmpop(REPLY_WAIT_S, 1, key, 'RIGHT', 'COUNT', REPLY_BATCH);
+      } catch {
+        if (this.closed) return;
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      for (const raw of popped?.[1] ?? []) this.receive(raw);
+    }
+  }
+
+  private receive(raw: string): void {
+    let message: ReplyMessage;
+    try {
+      message = JSON.parse(raw) as ReplyMessage;
+    } catch {
+      return; // Not ours to understand; the caller's deadline still holds.
+    }
+    this.settle(message.id, message.reply);
   }
 
   /**
@@ -69,7 +90,7 @@ export class RpcClient<J extends JobMap> {
     payload: J[K]['req'],
     options: { timeoutMs?: number } = {},
   ): Promise<J[K]['res']> {
-    const jobId = randomUUID();
+    const jobId = callJobId(this.id, randomBase62(20));
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
     const reply = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -120,15 +141,17 @@ export class RpcClient<J extends JobMap> {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const [, entry] of this.pending) {
       clearTimeout(entry.timer);
       entry.reject(new DomainError('service_unavailable', 'Shutting down.'));
     }
     this.pending.clear();
+    // Ends the blocked read (it rejects, and the loop sees `closed`).
+    this.replies.disconnect();
     // A graceful close waits on Redis; when Redis is away that would be forever.
-    const graceful = Promise.allSettled([this.events.close(), this.queue.close()]);
+    const graceful = Promise.allSettled([this.queue.close(), this.reading]);
     await Promise.race([graceful, new Promise((r) => setTimeout(r, 2_000).unref())]);
     this.connection.disconnect();
-    this.eventsConnection.disconnect();
   }
 }

@@ -1,6 +1,9 @@
 import { Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { DomainError, JobMap, RpcReply } from '@cap/contracts';
 import { Metrics } from '@cap/observability';
+import { createRedis, execOrThrow } from './redis';
+import { callerOf, REPLY_TTL_MS, ReplyMessage, replyKey } from './rpc-replies';
 
 /** A handler for each job of a map. */
 export type RpcHandlers<J extends JobMap> = {
@@ -41,11 +44,13 @@ export function rpcServerOptions(
 /**
  * Serves the jobs of one queue. Domain errors are returned as values so that BullMQ neither
  * retries them nor logs them as failures; anything else becomes `internal_error` with no
- * detail crossing the queue. As a Nest provider (an app's subclass), it starts with the app
+ * detail crossing the queue. Each reply is pushed to the caller's reply list (`rpc-replies.ts`)
+ * before the job completes. As a Nest provider (an app's subclass), it starts with the app
  * and finishes its running jobs when the app stops.
  */
 export class RpcServer<J extends JobMap> {
   private worker?: Worker;
+  private replies?: Redis;
   private readonly observe?: (job: string, outcome: Outcome, seconds: number) => void;
 
   constructor(
@@ -65,6 +70,7 @@ export class RpcServer<J extends JobMap> {
   }
 
   async start(): Promise<void> {
+    this.replies = createRedis(this.options.redisUrl);
     this.worker = new Worker(this.options.queue, (job: Job) => this.dispatch(job), {
       connection: { url: this.options.redisUrl, maxRetriesPerRequest: null },
       prefix: this.options.prefix,
@@ -74,7 +80,12 @@ export class RpcServer<J extends JobMap> {
     await this.worker.waitUntilReady();
   }
 
-  private async dispatch(job: Job): Promise<RpcReply<unknown>> {
+  /**
+   * Handles a job and delivers its reply. The job's own return value stays empty when the reply
+   * went to a reply list (the queue's event stream then carries no payload); a caller that does
+   * not name itself in the job id gets the reply as the return value, as before reply lists.
+   */
+  private async dispatch(job: Job): Promise<RpcReply<unknown> | null> {
     const started = performance.now();
     const reply = await this.handle(job);
     const outcome: Outcome = reply.ok
@@ -83,7 +94,14 @@ export class RpcServer<J extends JobMap> {
         ? 'internal_error'
         : 'domain_error';
     this.observe?.(job.name, outcome, (performance.now() - started) / 1000);
-    return reply;
+    const caller = callerOf(job.id);
+    if (!caller) return reply;
+    const key = replyKey(this.options.prefix, caller);
+    const message: ReplyMessage = { id: job.id!, reply };
+    await execOrThrow(
+      this.replies!.multi().lpush(key, JSON.stringify(message)).pexpire(key, REPLY_TTL_MS),
+    );
+    return null;
   }
 
   private async handle(job: Job): Promise<RpcReply<unknown>> {
@@ -112,6 +130,7 @@ export class RpcServer<J extends JobMap> {
   /** Stops taking jobs and waits for the running ones to finish. */
   async close(): Promise<void> {
     await this.worker?.close();
+    this.replies?.disconnect();
   }
 
   onApplicationBootstrap(): Promise<void> {

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { runInThisContext } from 'node:vm';
 import { Queue, QueueEvents } from 'bullmq';
 import { DomainError } from '@cap/contracts';
 // Test helpers only: libs/testing is not a runtime dependency of libs/queue.
 import { cleanRedisPrefix, eventually, sleep, TEST_ENV, testQueuePrefix } from '@cap/testing';
+import { createRedis } from './redis';
 import { RpcClient } from './rpc-client';
 import { RpcServer } from './rpc-server';
 
@@ -151,7 +153,50 @@ describe('RpcClient and RpcServer over real Redis', () => {
 
   it('leaves no job behind once a call is answered', async () => {
     await client.call('double', { i: 21 });
-    expect(await totalJobs(mainQueue)).toBe(0);
+    // The reply is pushed just before the job completes (and is removed).
+    expect(await holds(async () => (await totalJobs(mainQueue)) === 0)).toBe(true);
+  });
+
+  it('replies to each caller on its own list: two clients on one queue get their own answers', async () => {
+    const other = track(
+      new RpcClient<ClientJobs>({ queue: 'rpc-main', prefix, redisUrl, timeoutMs: 5000 }),
+    );
+    await other.ready();
+    const [mine, theirs] = await Promise.all([
+      Promise.all(Array.from({ length: 50 }, (_, i) => client.call('double', { i }))),
+      Promise.all(Array.from({ length: 50 }, (_, i) => other.call('double', { i: 1000 + i }))),
+    ]);
+    expect(mine).toEqual(Array.from({ length: 50 }, (_, i) => ({ i, doubled: i * 2 })));
+    expect(theirs).toEqual(
+      Array.from({ length: 50 }, (_, i) => ({ i: 1000 + i, doubled: (1000 + i) * 2 })),
+    );
+    // Nothing is left over in either list, and no list of anybody else's was written.
+    const redis = createRedis(redisUrl);
+    try {
+      expect(await redis.keys(`${prefix}:rpc-replies:*`)).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('keeps the queue events free of replies, and still answers a caller that names no list', async () => {
+    const events = track(new QueueEvents('rpc-main', { connection, prefix }));
+    await events.waitUntilReady();
+    const completed = new Map<string, unknown>();
+    events.on('completed', ({ jobId, returnvalue }) => completed.set(jobId, returnvalue));
+
+    await client.call('double', { i: 7 });
+    // A job id that is a bare UUID, as callers sent before reply lists: the reply is the
+    // job's return value.
+    const legacy = await mainQueue.add(
+      'double',
+      { i: 8 },
+      { jobId: randomUUID(), removeOnComplete: true },
+    );
+    expect(await holds(() => completed.size === 2)).toBe(true);
+    expect(completed.get(legacy.id!)).toEqual({ ok: true, data: { i: 8, doubled: 16 } });
+    const [ours] = [...completed].filter(([id]) => id !== legacy.id);
+    expect(ours[1]).toBeNull();
   });
 
   it('gives the caller the DomainError thrown: same code, message and param', async () => {
