@@ -36,6 +36,8 @@ interface Target {
 }
 
 interface Sample {
+  /** CPU a second, idle gateway replica used meanwhile (% of one core). */
+  idleReplicaCpuPct: number;
   /** Commands Redis processed per request (all clients: the platform's background work too). */
   redisPerReq: number;
   /** Requests the load generator completed. */
@@ -55,38 +57,48 @@ async function redisCommands(redis: Redis): Promise<number> {
   return Number(/total_commands_processed:(\d+)/.exec(stats)?.[1] ?? NaN);
 }
 
-async function load(target: Target, redis: Redis): Promise<Sample> {
+async function load(target: Target, redis: Redis, idleReplica: number): Promise<Sample> {
   const pids = target.pids();
   const cpuBefore = pids.map(cpuMs);
+  const idleBefore = cpuMs(idleReplica);
+  const started = performance.now();
   const redisBefore = await redisCommands(redis);
-  const sample = await new Promise<Omit<Sample, 'redisPerReq'>>((done, fail) => {
-    autocannon(
-      {
-        url: target.url,
-        headers: target.headers,
-        connections: env.BENCH_CONNECTIONS,
-        duration: env.BENCH_DURATION_S,
-      },
-      (err, result) => {
-        if (err) return fail(err instanceof Error ? err : new Error(String(err)));
-        const cpu = pids.map(cpuMs).reduce((a, b, i) => a + b - cpuBefore[i], 0);
-        const total = result.requests.total || 1;
-        done({
-          total,
-          rps: result.requests.average,
-          p50: result.latency.p50,
-          p99: result.latency.p99,
-          cpuUsPerReq: (cpu * 1000) / total,
-          ok2xx: result['2xx'],
-          non2xx: result.non2xx,
-          errors: result.errors + result.timeouts,
-        });
-      },
-    );
-  });
+  const sample = await new Promise<Omit<Sample, 'redisPerReq' | 'idleReplicaCpuPct'>>(
+    (done, fail) => {
+      autocannon(
+        {
+          url: target.url,
+          headers: target.headers,
+          connections: env.BENCH_CONNECTIONS,
+          duration: env.BENCH_DURATION_S,
+        },
+        (err, result) => {
+          if (err) return fail(err instanceof Error ? err : new Error(String(err)));
+          const cpu = pids.map(cpuMs).reduce((a, b, i) => a + b - cpuBefore[i], 0);
+          const total = result.requests.total || 1;
+          done({
+            total,
+            rps: result.requests.average,
+            p50: result.latency.p50,
+            p99: result.latency.p99,
+            cpuUsPerReq: (cpu * 1000) / total,
+            ok2xx: result['2xx'],
+            non2xx: result.non2xx,
+            errors: result.errors + result.timeouts,
+          });
+        },
+      );
+    },
+  );
+  const idleReplicaCpuPct =
+    ((cpuMs(idleReplica) - idleBefore) / (performance.now() - started)) * 100;
   const redisAfter = await redisCommands(redis);
   // The two INFO calls are the bench's own.
-  return { ...sample, redisPerReq: (redisAfter - redisBefore - 2) / sample.total };
+  return {
+    ...sample,
+    idleReplicaCpuPct,
+    redisPerReq: (redisAfter - redisBefore - 2) / sample.total,
+  };
 }
 
 function median(values: number[]): number {
@@ -117,6 +129,7 @@ async function main(): Promise<void> {
     { LOG_LEVEL: 'warn', RATE_LIMIT_DEFAULT: '100000000' },
   );
   const baselines: ChildProcess[] = [];
+  let idleGateway: RunningApp | undefined;
   const redis = new Redis(platform.env.REDIS_URL);
   try {
     const tenant = await platform.tenant('bench');
@@ -230,12 +243,15 @@ async function main(): Promise<void> {
       });
     }, 500);
 
+    // A second gateway replica that serves nothing: what it spends is what one replica pays for
+    // the others' traffic (shared queue state it must read), which grows with the replica count.
+    idleGateway = await platform.startApp('api-gateway');
     const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
     for (let round = 1; round <= env.BENCH_ROUNDS; round++) {
       for (const target of targets) {
         process.stderr.write(`bench: round ${round}/${env.BENCH_ROUNDS} ${target.name}\n`);
         polling = target.metered;
-        samples.get(target.name)!.push(await load(target, redis));
+        samples.get(target.name)!.push(await load(target, redis, idleGateway.process.pid!));
         polling = false;
       }
     }
@@ -308,7 +324,12 @@ async function main(): Promise<void> {
     const floorLine =
       `API-key request vs the contract floor: ` +
       (rpsOf('GET /v1/regions (API key)') / rpsOf(targets[1].name)).toFixed(3);
-    const summary = `${oauthLine}\n${floorLine}\n${usageLine}`;
+    const projects = samples.get('GET /v1/projects (API key, via queue)')!;
+    const idleLine =
+      `an idle second gateway replica used ` +
+      `${median(projects.map((x) => x.idleReplicaCpuPct)).toFixed(1)} % of a core while the ` +
+      `first served GET /v1/projects at ${rpsOf('GET /v1/projects (API key, via queue)')} req/s`;
+    const summary = `${oauthLine}\n${floorLine}\n${idleLine}\n${usageLine}`;
     process.stdout.write(`\n${table}\n\n${summary}\n`);
 
     const dir = resolve(REPO_ROOT, 'bench/results');
@@ -321,7 +342,13 @@ async function main(): Promise<void> {
       connections: env.BENCH_CONNECTIONS,
       pinned: env.BENCH_PIN,
     };
-    const check = { sent, counted, exact, complete_through_max_lag_ms: maxLagMs };
+    const check = {
+      sent,
+      counted,
+      exact,
+      complete_through_max_lag_ms: maxLagMs,
+      idle_replica_cpu_pct: median(projects.map((x) => x.idleReplicaCpuPct)),
+    };
     await writeFile(resolve(dir, `${stamp}.json`), JSON.stringify({ meta, rows, check }, null, 2));
     await writeFile(
       resolve(dir, 'latest.md'),
@@ -330,6 +357,7 @@ async function main(): Promise<void> {
     if (!exact) process.exitCode = 1;
   } finally {
     for (const child of baselines) child.kill('SIGTERM');
+    await idleGateway?.stop();
     redis.disconnect();
     await platform.stop();
   }
