@@ -38,9 +38,9 @@ export function fastifyOptions(logger: Logger) {
 
 /**
  * Installs the parts of the HTTP contract that live below Nest's router: the `Request-Id`
- * header on every response, one access-log line per request and the HTTP metrics. Errors Fastify raises itself
- * (bad JSON, wrong content type, oversized body) and unknown routes reach the global filter
- * through the handlers Nest installs.
+ * header on every response, one access-log line per request and the HTTP metrics. Errors
+ * Fastify raises itself (bad JSON, wrong content type, oversized body) and unknown routes reach
+ * the global filter through the handlers Nest installs.
  */
 export function installHttpContract(
   fastify: FastifyInstance,
