@@ -3,7 +3,7 @@ import { PassportModule } from '@nestjs/passport';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BearerStrategy, PRINCIPAL_RESOLVER } from '@cap/auth';
-import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
+import { HealthController, Metrics, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
 import { createRedis, EventBus, pingRedis } from '@cap/queue';
 import { ApiAccess } from './auth/api-access';
 import { KeyUsage } from './auth/key-usage';
@@ -62,13 +62,22 @@ export class AppModule implements OnApplicationShutdown {
         },
         {
           provide: SlidingWindowLimiter,
-          inject: [HOT_REDIS],
-          useFactory: (redis: Redis) =>
-            new SlidingWindowLimiter(redis, config.QUEUE_PREFIX, {
+          inject: [HOT_REDIS, Metrics],
+          useFactory: (redis: Redis, metrics: Metrics) => {
+            const leases = metrics.counter({
+              name: 'gateway_rate_limit_leases_total',
+              help:
+                'Leases of permits asked of Redis, by outcome (granted, denied: the window is ' +
+                'full, unavailable: Redis did not answer and requests got 503).',
+              labelNames: ['outcome'],
+            });
+            return new SlidingWindowLimiter(redis, config.QUEUE_PREFIX, {
               windowMs: config.RATE_LIMIT_WINDOW_MS,
               leaseFraction: config.RATE_LIMIT_LEASE_FRACTION,
               leaseTtlMs: config.RATE_LIMIT_LEASE_TTL_MS,
-            }),
+              onLease: (outcome) => leases.inc({ outcome }),
+            });
+          },
         },
         {
           provide: TokenVerifier,

@@ -3,7 +3,8 @@
  * status (unmatched paths under one label), the queue jobs each service handled, the usage
  * batches counted, Node's process series — and no secret anywhere in them.
  */
-import { Tenant, TestPlatform } from '@cap/testing';
+import { generateApiKey } from '@cap/auth';
+import { sleep, Tenant, TestPlatform } from '@cap/testing';
 
 let platform: TestPlatform;
 let alice: Tenant;
@@ -117,6 +118,33 @@ describe('/metrics', () => {
     const text = await scrape('usage-worker');
     expect(sample(text, 'usage_batches_total', { outcome: 'counted' })).toBeGreaterThan(0);
     expect(sample(text, 'usage_queue_jobs', { state: 'waiting' })).toBeGreaterThanOrEqual(0);
+  });
+
+  it("reports the gateway's data plane: credentials checked, leases asked, usage queued", async () => {
+    const value = (text: string, name: string, labels: Record<string, string> = {}) =>
+      sample(text, name, { app: 'api-gateway', ...labels }) ?? 0;
+    const before = await scrape('api-gateway');
+    // A well-formed key nobody issued: checked once with projects-service, then refused.
+    expect((await get('/v1/regions', generateApiKey())).status).toBe(401);
+    for (let i = 0; i < 3; i++) expect((await get('/v1/regions', alice.secret)).status).toBe(200);
+    await sleep(600); // two metering flushes (USAGE_FLUSH_MS=200)
+    const after = await scrape('api-gateway');
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      value(after, name, labels) - value(before, name, labels);
+
+    expect(delta('gateway_credential_checks_total', { kind: 'api_key', outcome: 'refused' })).toBe(
+      1,
+    );
+    expect(
+      value(after, 'gateway_credential_checks_total', { kind: 'api_key', outcome: 'accepted' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      value(after, 'gateway_rate_limit_leases_total', { outcome: 'granted' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(delta('gateway_usage_requests_queued_total')).toBeGreaterThanOrEqual(3);
+    expect(delta('gateway_usage_batches_total', { outcome: 'queued' })).toBeGreaterThanOrEqual(1);
+    expect(value(after, 'gateway_usage_batches_total', { outcome: 'failed' })).toBe(0);
+    expect(sample(after, 'gateway_usage_requests_unsent', { app: 'api-gateway' })).toBeDefined();
   });
 
   it('is served by every app and carries no secret', async () => {

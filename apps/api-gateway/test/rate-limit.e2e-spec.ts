@@ -193,6 +193,10 @@ describe('when Redis goes away', () => {
     expect(body.error.message).not.toMatch(/ECONNREFUSED|writeable|Stream/);
     const ready = await fetch(`${gateway.url}/readyz`);
     expect(ready.status).toBe(503);
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /^gateway_rate_limit_leases_total\{[^}]*outcome="unavailable"[^}]*\} [1-9]/m,
+    );
 
     redis = await startRedis();
     const deadline = Date.now() + 20_000;
@@ -206,5 +210,19 @@ describe('when Redis goes away', () => {
       ).status;
     }
     expect(status).toBe(200);
+    // Calls through the queue work again too: the reply reader and the service's worker
+    // reconnected to the new, empty Redis.
+    const projectsDeadline = Date.now() + 20_000;
+    let listed = 0;
+    while (listed !== 200 && Date.now() < projectsDeadline) {
+      listed = (
+        await fetch(`${gateway.url}/v1/projects`, {
+          headers: { Authorization: `Bearer ${tenant.secret}` },
+          signal: AbortSignal.timeout(5_000),
+        })
+      ).status;
+      if (listed !== 200) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(listed).toBe(200);
   });
 });

@@ -8,7 +8,9 @@ import {
   PrincipalResolver,
 } from '@cap/auth';
 import { CHANNELS, KeyPrincipal, KeyRevokedEvent, TokenRevokedEvent } from '@cap/contracts';
+import { Metrics } from '@cap/observability';
 import { EventBus } from '@cap/queue';
+import type { Counter } from 'prom-client';
 import { CONFIG, GatewayConfig } from '../config';
 import { Upstream } from '../upstream/upstream';
 import { KeyCache } from './key-cache';
@@ -25,6 +27,7 @@ import { looksLikeJwt, TokenVerifier } from './token-verifier';
 export class BearerPrincipalResolver implements PrincipalResolver, OnApplicationBootstrap {
   private readonly cache: KeyCache<ReadyKey>;
   private readonly inFlight = new Map<string, Promise<ReadyKey | null>>();
+  private readonly checks: Counter<'kind' | 'outcome'>;
 
   constructor(
     @Inject(CONFIG) config: GatewayConfig,
@@ -32,8 +35,16 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
     private readonly events: EventBus,
     private readonly tokens: TokenVerifier,
     private readonly keyUsage: KeyUsage,
+    metrics: Metrics,
   ) {
     this.cache = new KeyCache(config.KEY_CACHE_MAX, config.KEY_CACHE_TTL_MS);
+    this.checks = metrics.counter({
+      name: 'gateway_credential_checks_total',
+      help:
+        'Credentials this gateway did not know yet and checked (a key asked of projects-service, ' +
+        'a token verified), by kind and outcome; known ones are answered from memory, uncounted.',
+      labelNames: ['kind', 'outcome'],
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -69,9 +80,20 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
 
   /** Any token, known here or not (on a miss, the key is asked for once, however many wait). */
   async resolve(token: string): Promise<Principal | null> {
-    if (!token.startsWith(API_KEY_PREFIX)) {
-      return looksLikeJwt(token) ? this.tokens.verify(token) : null;
-    }
+    const isKey = token.startsWith(API_KEY_PREFIX);
+    const principal = await (isKey ? this.resolveKey(token) : this.resolveToken(token));
+    this.checks.inc({
+      kind: isKey ? 'api_key' : 'access_token',
+      outcome: principal ? 'accepted' : 'refused',
+    });
+    return principal;
+  }
+
+  private async resolveToken(token: string): Promise<Principal | null> {
+    return looksLikeJwt(token) ? this.tokens.verify(token) : null;
+  }
+
+  private async resolveKey(token: string): Promise<Principal | null> {
     if (!isWellFormedApiKey(token)) return null;
     const hash = hashApiKey(token);
     const cached = this.cache.get(hash);

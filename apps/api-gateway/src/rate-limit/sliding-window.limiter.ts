@@ -63,6 +63,8 @@ export interface LimiterOptions {
   leaseFraction: number;
   /** Unused permits go back after this long. */
   leaseTtlMs: number;
+  /** Told of every lease Redis was asked for: permits granted, none left, or no answer. */
+  onLease?: (outcome: 'granted' | 'denied' | 'unavailable') => void;
 }
 
 /** How often one request may renew a lease that others drained before it could take from it. */
@@ -174,9 +176,21 @@ export class SlidingWindowLimiter {
     const want = Math.max(1, Math.floor(limit * this.options.leaseFraction));
     const member = randomUUID();
     const sent = Date.now();
-    const [granted, used, redisNow, oldest] = (await (
-      this.redis as unknown as { capLease: Script }
-    ).capLease(this.key(bucket), this.options.windowMs, limit, want, member)) as number[];
+    let answer: number[];
+    try {
+      answer = (await (this.redis as unknown as { capLease: Script }).capLease(
+        this.key(bucket),
+        this.options.windowMs,
+        limit,
+        want,
+        member,
+      )) as number[];
+    } catch (err) {
+      this.options.onLease?.('unavailable');
+      throw err;
+    }
+    const [granted, used, redisNow, oldest] = answer;
+    this.options.onLease?.(granted > 0 ? 'granted' : 'denied');
     // Redis's clock, mapped onto ours through the moment of the call.
     const skew = sent - redisNow;
     const resetAt = oldest + this.options.windowMs + skew;

@@ -5,6 +5,8 @@ import { randomBase62, UsageBatchJob, UsageRow } from '@cap/contracts';
 export interface MeterOptions {
   flushIntervalMs: number;
   onError: (err: unknown) => void;
+  /** Told of every attempt to queue a batch, with the requests it carries. */
+  onFlush?: (outcome: 'queued' | 'failed', requests: number) => void;
 }
 
 /**
@@ -68,6 +70,7 @@ export class UsageMeter {
       };
     }
     const batch = this.unsent;
+    const requests = batch.rows.reduce((n, r) => n + r.count, 0);
     try {
       await this.queue.add('batch', batch, {
         jobId: batch.id,
@@ -77,13 +80,15 @@ export class UsageMeter {
         removeOnFail: 1000,
       });
       this.unsent = undefined;
+      this.options.onFlush?.('queued', requests);
     } catch (err) {
+      this.options.onFlush?.('failed', requests);
       this.options.onError(err);
     }
   }
 
   /** Requests counted and not yet queued. */
-  private get pending(): number {
+  get pending(): number {
     let n = this.unsent?.rows.reduce((a, r) => a + r.count, 0) ?? 0;
     for (const row of this.counts.values()) n += row.count;
     return n;

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Principal } from '@cap/auth';
 import { QUEUES } from '@cap/contracts';
+import { Metrics } from '@cap/observability';
 import { CONFIG, GatewayConfig, LOGGER } from '../config';
 import { UsageMeter } from './usage-meter';
 
@@ -36,15 +37,37 @@ export class UsageMetering implements OnApplicationShutdown {
   constructor(
     @Inject(CONFIG) config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    metrics: Metrics,
   ) {
     this.queue = new Queue(QUEUES.usage, {
       connection: { url: config.REDIS_URL, maxRetriesPerRequest: 1, enableOfflineQueue: false },
       prefix: config.QUEUE_PREFIX,
     });
     this.queue.on('error', () => undefined);
+    const batches = metrics.counter({
+      name: 'gateway_usage_batches_total',
+      help: 'Attempts to queue a usage batch, by outcome (queued, failed: retried as it was).',
+      labelNames: ['outcome'],
+    });
+    const requests = metrics.counter({
+      name: 'gateway_usage_requests_queued_total',
+      help: 'Requests counted by this gateway and queued for the usage-worker.',
+    });
     this.meter = new UsageMeter(this.queue, {
       flushIntervalMs: config.USAGE_FLUSH_MS,
       onError: (err) => this.logger.warn({ err }, 'usage batch not queued yet; will retry'),
+      onFlush: (outcome, n) => {
+        batches.inc({ outcome });
+        if (outcome === 'queued') requests.inc(n);
+      },
+    });
+    const meter = this.meter;
+    metrics.gauge({
+      name: 'gateway_usage_requests_unsent',
+      help: 'Requests counted by this gateway and not queued yet (lost if it is killed now).',
+      collect() {
+        this.set(meter.pending);
+      },
     });
   }
 
