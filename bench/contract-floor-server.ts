@@ -12,6 +12,7 @@
 import { hash } from 'node:crypto';
 import Fastify, { FastifyRequest } from 'fastify';
 import { randomBase62 } from '@cap/contracts';
+import { serve } from './serve';
 
 const body = process.env.BENCH_BODY ?? '{}';
 const LIMIT = 100_000_000;
@@ -71,10 +72,4 @@ app.get(
   },
 );
 
-app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' }).then(
-  (address) => process.stdout.write(`${address}\n`),
-  (err: unknown) => {
-    process.stderr.write(`${String(err)}\n`);
-    process.exit(1);
-  },
-);
+serve(app);
