@@ -246,6 +246,16 @@ async function main(): Promise<void> {
     // A second gateway replica that serves nothing: what it spends is what one replica pays for
     // the others' traffic (shared queue state it must read), which grows with the replica count.
     idleGateway = await platform.startApp('api-gateway');
+    // One unrecorded second per target first: JIT compilation and cold caches are not measured.
+    for (const target of targets) {
+      process.stderr.write(`bench: warming up ${target.name}\n`);
+      await autocannon({
+        url: target.url,
+        headers: target.headers,
+        connections: env.BENCH_CONNECTIONS,
+        duration: 1,
+      });
+    }
     const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
     for (let round = 1; round <= env.BENCH_ROUNDS; round++) {
       for (const target of targets) {
