@@ -77,6 +77,17 @@ export class RpcServer<J extends JobMap> {
       concurrency: this.options.concurrency ?? 16,
     });
     this.worker.on('error', () => undefined);
+    // A job that failed outside `dispatch`'s answer (BullMQ gave up on it after it stalled too
+    // often, or the answer could not be sent): its caller is told now, not at its deadline.
+    this.worker.on('failed', (job) => {
+      const caller = callerOf(job?.id);
+      if (!job || !caller) return;
+      const failed: RpcReply<never> = {
+        ok: false,
+        error: { code: 'internal_error', message: 'An internal error occurred.' },
+      };
+      this.reply(caller, job.id!, failed).catch(() => undefined);
+    });
     await this.worker.waitUntilReady();
   }
 
@@ -96,12 +107,17 @@ export class RpcServer<J extends JobMap> {
     this.observe?.(job.name, outcome, (performance.now() - started) / 1000);
     const caller = callerOf(job.id);
     if (!caller) return reply;
+    await this.reply(caller, job.id!, reply);
+    return null;
+  }
+
+  /** Pushes `reply` to the list of the client that made job `id`. */
+  private async reply(caller: string, id: string, reply: RpcReply<unknown>): Promise<void> {
     const key = replyKey(this.options.prefix, caller);
-    const message: ReplyMessage = { id: job.id!, reply };
+    const message: ReplyMessage = { id, reply };
     await execOrThrow(
       this.replies!.multi().lpush(key, JSON.stringify(message)).pexpire(key, REPLY_TTL_MS),
     );
-    return null;
   }
 
   private async handle(job: Job): Promise<RpcReply<unknown>> {

@@ -7,7 +7,7 @@ import { DomainError } from '@cap/contracts';
 import { cleanRedisPrefix, eventually, sleep, TEST_ENV, testQueuePrefix } from '@cap/testing';
 import { createRedis } from './redis';
 import { RpcClient } from './rpc-client';
-import { RpcServer } from './rpc-server';
+import { RpcHandlers, RpcServer } from './rpc-server';
 
 // Request/reply against the real Redis: a client and a server talking through BullMQ.
 
@@ -276,6 +276,33 @@ describe('RpcClient and RpcServer over real Redis', () => {
       realProcess.off('warning', onWarning);
       for (const printer of printers) realProcess.on('warning', printer);
     }
+  });
+
+  it('answers internal_error at once when BullMQ fails a job outside the handler', async () => {
+    const queueName = 'rpc-failing';
+    // A handler table that throws when looked up: the job fails in BullMQ, not in a handler,
+    // as when BullMQ gives up on a job that stalled too often.
+    const broken = new Proxy({} as RpcHandlers<TestQueueJobs>, {
+      get: () => {
+        throw new Error('handler table unavailable');
+      },
+    });
+    const failing = track(
+      new RpcServer<TestQueueJobs>({ queue: queueName, prefix, redisUrl }, broken),
+    );
+    await failing.start();
+    const caller = track(
+      new RpcClient<TestQueueJobs>({ queue: queueName, prefix, redisUrl, timeoutMs: 5000 }),
+    );
+    await caller.ready();
+    const started = performance.now();
+    const err = expectDomainError(
+      await within(rejectionOf(caller.call('probe', { n: 1 })), 3000, 'the failure'),
+      'internal_error',
+    );
+    expect(err.message).not.toContain('handler table');
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(caller.inFlight).toBe(0);
   });
 
   it('times out with upstream_timeout when no server answers, and removes the job', async () => {
