@@ -49,7 +49,12 @@ export class RpcClient<J extends JobMap> {
 
   /** Resolves once the queue and the reply list can be reached. */
   async ready(): Promise<void> {
-    await Promise.all([this.queue.waitUntilReady(), this.replies.ping()]);
+    // Not a PING: it would wait behind the reply loop's blocked read (up to REPLY_WAIT_S).
+    const replies =
+      this.replies.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.replies.once('ready', () => resolve()));
+    await Promise.all([this.queue.waitUntilReady(), replies]);
   }
 
   /**
