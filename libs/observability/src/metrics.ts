@@ -31,7 +31,8 @@ type Configuration<T> = Omit<T, 'registers'>;
 export class Metrics {
   readonly registry = new Registry();
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
-  private readonly unmatchedByMethod = new Map<string, (status: number, s: number) => void>();
+  /** Recorders made per request method: unmatched paths and multi-method routes. */
+  private readonly recorders = new Map<string, (status: number, s: number) => void>();
 
   constructor(readonly app: string) {
     this.registry.setDefaultLabels({ app });
@@ -86,23 +87,43 @@ export class Metrics {
    */
   observeRoutes(fastify: FastifyInstance): void {
     fastify.addHook('onRoute', (route) => {
-      const record = this.httpRoute(String(route.method), route.url);
-      const observe: onResponseHookHandler = (_req, reply, done) => {
-        record(reply.statusCode, reply.elapsedTime / 1000);
-        done();
-      };
+      const observe: onResponseHookHandler = Array.isArray(route.method)
+        ? // One route for several methods (`all()`): each method its own series.
+          (req, reply, done) => {
+            this.recorder(route.url, req.method)(reply.statusCode, reply.elapsedTime / 1000);
+            done();
+          }
+        : this.observer(this.httpRoute(String(route.method), route.url));
       route.onResponse = [...hookList(route.onResponse), observe];
     });
   }
 
-  /** Observes a request no route matched (the not-found handler is not a route), once answered. */
-  unmatched(req: FastifyRequest, reply: FastifyReply): void {
-    let record = this.unmatchedByMethod.get(req.method);
+  private observer(record: (statusCode: number, seconds: number) => void): onResponseHookHandler {
+    return (_req, reply, done) => {
+      record(reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    };
+  }
+
+  /** The recorder of a route and method, made on first use. */
+  private recorder(route: string, method: string): (statusCode: number, seconds: number) => void {
+    const key = `${method} ${route}`;
+    let record = this.recorders.get(key);
     if (!record) {
-      record = this.httpRoute(req.method, UNMATCHED_ROUTE);
-      this.unmatchedByMethod.set(req.method, record);
+      record = this.httpRoute(method, route);
+      this.recorders.set(key, record);
     }
-    reply.raw.once('finish', () => record(reply.statusCode, reply.elapsedTime / 1000));
+    return record;
+  }
+
+  /**
+   * Observes a request no route matched (the not-found handler is not a route), once answered.
+   * Timed here: Fastify keeps no start time for the not-found handler unless it has hooks.
+   */
+  unmatched(req: FastifyRequest, reply: FastifyReply): void {
+    const record = this.recorder(UNMATCHED_ROUTE, req.method);
+    const started = performance.now();
+    reply.raw.once('finish', () => record(reply.statusCode, (performance.now() - started) / 1000));
   }
 }
 

@@ -42,7 +42,8 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
       name: 'gateway_credential_checks_total',
       help:
         'Credentials this gateway did not know yet and checked (a key asked of projects-service, ' +
-        'a token verified), by kind and outcome; known ones are answered from memory, uncounted.',
+        'a token verified), by kind and outcome (accepted, refused, unavailable: the check ' +
+        'could not be made); known ones are answered from memory, uncounted.',
       labelNames: ['kind', 'outcome'],
     });
   }
@@ -80,25 +81,26 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
 
   /** Any token, known here or not (on a miss, the key is asked for once, however many wait). */
   async resolve(token: string): Promise<Principal | null> {
-    const isKey = token.startsWith(API_KEY_PREFIX);
-    const principal = await (isKey ? this.resolveKey(token) : this.resolveToken(token));
-    this.checks.inc({
-      kind: isKey ? 'api_key' : 'access_token',
-      outcome: principal ? 'accepted' : 'refused',
-    });
-    return principal;
-  }
-
-  private async resolveToken(token: string): Promise<Principal | null> {
-    return looksLikeJwt(token) ? this.tokens.verify(token) : null;
-  }
-
-  private async resolveKey(token: string): Promise<Principal | null> {
+    if (!token.startsWith(API_KEY_PREFIX)) {
+      return looksLikeJwt(token) ? this.counted('access_token', this.tokens.verify(token)) : null;
+    }
     if (!isWellFormedApiKey(token)) return null;
     const hash = hashApiKey(token);
     const cached = this.cache.get(hash);
     const key = cached ? cached.principal : await this.lookup(hash);
     return key && this.admit(key);
+  }
+
+  /** Counts one check of a credential by its outcome (`unavailable`: it could not be made). */
+  private async counted<T>(kind: 'api_key' | 'access_token', check: Promise<T>): Promise<T> {
+    try {
+      const found = await check;
+      this.checks.inc({ kind, outcome: found ? 'accepted' : 'refused' });
+      return found;
+    } catch (err) {
+      this.checks.inc({ kind, outcome: 'unavailable' });
+      throw err;
+    }
   }
 
   /** A key's principal if it has not expired, noting that it was used. */
@@ -116,8 +118,11 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
   private lookup(hash: string): Promise<ReadyKey | null> {
     let pending = this.inFlight.get(hash);
     if (!pending) {
-      pending = this.upstream.projects
-        .call('keys.authenticate', { v: 1, secret_hash: hash })
+      // Counted once per lookup, however many requests wait for it.
+      pending = this.counted(
+        'api_key',
+        this.upstream.projects.call('keys.authenticate', { v: 1, secret_hash: hash }),
+      )
         .then((key) => {
           const ready = key && readyKey(key);
           this.cache.set(hash, ready);

@@ -64,7 +64,12 @@ export class UsageBatchProcessor implements OnApplicationBootstrap, OnApplicatio
     });
     await this.worker.waitUntilReady();
     this.queue = new Queue(QUEUES.usage, {
-      connection: { url: this.config.REDIS_URL, maxRetriesPerRequest: 1 },
+      // Counts fail at once while Redis is away, instead of stalling the whole scrape.
+      connection: {
+        url: this.config.REDIS_URL,
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+      },
       prefix: this.config.QUEUE_PREFIX,
     });
     this.queue.on('error', () => undefined);
