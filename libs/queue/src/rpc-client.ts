@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DomainError, JobMap, randomBase62, RpcReply } from '@cap/contracts';
 import { createRedis } from './redis';
-import { callJobId, ReplyMessage, replyKey } from './rpc-replies';
+import { callJobId, REPLY_FIELD, ReplyMessage, replyKey } from './rpc-replies';
 
 export interface RpcClientOptions {
   queue: string;
@@ -18,22 +18,22 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-/** Replies taken from the list in one read, at most. */
+/** Replies taken from the stream in one read, at most. */
 const REPLY_BATCH = 256;
-/** How long one blocking read waits before it is issued again (seconds). */
-const REPLY_WAIT_S = 1;
+/** How long one blocking read waits before it is issued again. */
+const REPLY_WAIT_MS = 1_000;
 
 /**
  * Request/reply over a BullMQ queue. Each call is a job whose id names this client; the server
- * pushes the reply to this client's own Redis list (`rpc-replies.ts`), read by one blocking
- * loop that settles pending calls by job id. So a call costs no listener of its own, a reply
- * waits in the list across a reconnect, and no client reads replies meant for another.
+ * appends the reply to this client's own Redis stream (`rpc-replies.ts`), read by one blocking
+ * loop that settles pending calls by job id. So a call costs no listener of its own, no reply
+ * is lost to a reconnect, and no client reads replies meant for another.
  */
 export class RpcClient<J extends JobMap> {
   private readonly id = randomBase62(16);
   private readonly queue: Queue;
   private readonly connection: Redis;
-  /** The reply loop blocks on its connection (BLMPOP): it gets one of its own. */
+  /** The reply loop blocks on its connection (XREAD BLOCK): it gets one of its own. */
   private readonly replies: Redis;
   private readonly pending = new Map<string, Pending>();
   private closed = false;
@@ -43,13 +43,14 @@ export class RpcClient<J extends JobMap> {
     this.connection = createRedis(options.redisUrl);
     this.queue = new Queue(options.queue, { connection: this.connection, prefix: options.prefix });
     this.queue.on('error', () => undefined);
-    this.replies = createRedis(options.redisUrl);
+    // Named, so an operator (or a test) can tell it in CLIENT LIST.
+    this.replies = createRedis(options.redisUrl, { connectionName: `rpc-replies-${this.id}` });
     this.reading = this.readReplies();
   }
 
-  /** Resolves once the queue and the reply list can be reached. */
+  /** Resolves once the queue and the reply stream can be reached. */
   async ready(): Promise<void> {
-    // Not a PING: it would wait behind the reply loop's blocked read (up to REPLY_WAIT_S).
+    // Not a PING: it would wait behind the reply loop's blocked read (up to REPLY_WAIT_MS).
     const replies =
       this.replies.status === 'ready'
         ? Promise.resolve()
@@ -58,21 +59,38 @@ export class RpcClient<J extends JobMap> {
   }
 
   /**
-   * Reads this client's replies until it is closed. While Redis is away the read waits in
-   * ioredis's queue (no spinning); replies pushed meanwhile wait in the list.
+   * Reads this client's replies until it is closed, each after the last one handled: a read
+   * lost with its connection is sent again by ioredis from the same place. What is handled is
+   * trimmed. While Redis is away the read waits in ioredis's queue (no spinning).
    */
   private async readReplies(): Promise<void> {
     const key = replyKey(this.options.prefix, this.id);
+    let after = '0';
     while (!this.closed) {
-      let popped: [string, string[]] | null;
+      let read: [string, [string, string[]][]][] | null;
       try {
-        popped = await this.replies.blmpop(REPLY_WAIT_S, 1, key, 'RIGHT', 'COUNT', REPLY_BATCH);
+        read = await this.replies.xread(
+          'COUNT',
+          REPLY_BATCH,
+          'BLOCK',
+          REPLY_WAIT_MS,
+          'STREAMS',
+          key,
+          after,
+        );
       } catch {
         if (this.closed) return;
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      for (const raw of popped?.[1] ?? []) this.receive(raw);
+      const entries = read?.[0]?.[1] ?? [];
+      for (const [entryId, fields] of entries) {
+        after = entryId;
+        const at = fields.indexOf(REPLY_FIELD);
+        if (at >= 0) this.receive(fields[at + 1]);
+      }
+      // Everything before the last entry handled (which the next read starts after).
+      if (entries.length > 0) this.connection.xtrim(key, 'MINID', after).catch(() => undefined);
     }
   }
 

@@ -1,16 +1,21 @@
 import type { RpcReply } from '@cap/contracts';
 
 /**
- * How replies travel back: each `RpcClient` owns a Redis list, and its job ids name it
- * (`<client id>.<call id>`), so a server pushes each reply to the one caller waiting for it.
+ * How replies travel back: each `RpcClient` owns a Redis stream, and its job ids name it
+ * (`<client id>.<call id>`), so a server appends each reply to the one caller waiting for it.
  * Callers do not read the queue's event stream, which every caller would have to read whole —
- * every reply to every replica — and parse.
+ * every reply to every replica — and parse. A stream, not a list: reading does not remove, so
+ * a reply read just as the connection drops is read again after the reconnect; the client
+ * trims what it has handled.
  */
 
-/** A reply list nobody reads any more (its client is gone) disappears after this long. */
+/** A reply stream nobody reads any more (its client is gone) disappears after this long. */
 export const REPLY_TTL_MS = 60_000;
 
-/** The list a client's replies are pushed to. */
+/** The field of a stream entry that holds the reply (`ReplyMessage` as JSON). */
+export const REPLY_FIELD = 'm';
+
+/** The stream a client's replies are appended to. */
 export function replyKey(prefix: string, clientId: string): string {
   return `${prefix}:rpc-replies:${clientId}`;
 }
@@ -26,7 +31,7 @@ export function callerOf(jobId: string | undefined): string | undefined {
   return dot > 0 ? jobId!.slice(0, dot) : undefined;
 }
 
-/** What is pushed to a reply list. */
+/** What is appended to a reply stream. */
 export interface ReplyMessage {
   id: string;
   reply: RpcReply<unknown>;

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { DomainError, JobMap, RpcReply } from '@cap/contracts';
 import { Metrics } from '@cap/observability';
 import { createRedis, execOrThrow } from './redis';
-import { callerOf, REPLY_TTL_MS, ReplyMessage, replyKey } from './rpc-replies';
+import { callerOf, REPLY_FIELD, REPLY_TTL_MS, ReplyMessage, replyKey } from './rpc-replies';
 
 /** A handler for each job of a map. */
 export type RpcHandlers<J extends JobMap> = {
@@ -44,7 +44,7 @@ export function rpcServerOptions(
 /**
  * Serves the jobs of one queue. Domain errors are returned as values so that BullMQ neither
  * retries them nor logs them as failures; anything else becomes `internal_error` with no
- * detail crossing the queue. Each reply is pushed to the caller's reply list (`rpc-replies.ts`)
+ * detail crossing the queue. Each reply goes to the caller's reply stream (`rpc-replies.ts`)
  * before the job completes. As a Nest provider (an app's subclass), it starts with the app
  * and finishes its running jobs when the app stops.
  */
@@ -93,8 +93,8 @@ export class RpcServer<J extends JobMap> {
 
   /**
    * Handles a job and delivers its reply. The job's own return value stays empty when the reply
-   * went to a reply list (the queue's event stream then carries no payload); a caller that does
-   * not name itself in the job id gets the reply as the return value, as before reply lists.
+   * went to a reply stream (the queue's event stream then carries no payload); a caller that
+   * does not name itself in the job id gets the reply as the return value, as before.
    */
   private async dispatch(job: Job): Promise<RpcReply<unknown> | null> {
     const started = performance.now();
@@ -111,12 +111,14 @@ export class RpcServer<J extends JobMap> {
     return null;
   }
 
-  /** Pushes `reply` to the list of the client that made job `id`. */
+  /** Appends `reply` to the stream of the client that made job `id`. */
   private async reply(caller: string, id: string, reply: RpcReply<unknown>): Promise<void> {
     const key = replyKey(this.options.prefix, caller);
     const message: ReplyMessage = { id, reply };
     await execOrThrow(
-      this.replies!.multi().lpush(key, JSON.stringify(message)).pexpire(key, REPLY_TTL_MS),
+      this.replies!.multi()
+        .xadd(key, '*', REPLY_FIELD, JSON.stringify(message))
+        .pexpire(key, REPLY_TTL_MS),
     );
   }
 

@@ -157,7 +157,7 @@ describe('RpcClient and RpcServer over real Redis', () => {
     expect(await holds(async () => (await totalJobs(mainQueue)) === 0)).toBe(true);
   });
 
-  it('replies to each caller on its own list: two clients on one queue get their own answers', async () => {
+  it('replies to each caller on its own stream: two clients on one queue get their own answers', async () => {
     const other = track(
       new RpcClient<ClientJobs>({ queue: 'rpc-main', prefix, redisUrl, timeoutMs: 5000 }),
     );
@@ -170,23 +170,66 @@ describe('RpcClient and RpcServer over real Redis', () => {
     expect(theirs).toEqual(
       Array.from({ length: 50 }, (_, i) => ({ i: 1000 + i, doubled: (1000 + i) * 2 })),
     );
-    // Nothing is left over in either list, and no list of anybody else's was written.
+    // Each stream is trimmed to the last reply handled, and only the clients' own were written.
     const redis = createRedis(redisUrl);
     try {
-      expect(await redis.keys(`${prefix}:rpc-replies:*`)).toEqual([]);
+      const keys = await redis.keys(`${prefix}:rpc-replies:*`);
+      expect(keys.length).toBeGreaterThanOrEqual(2);
+      expect(
+        await holds(async () => {
+          const lengths = await Promise.all(keys.map((k) => redis.xlen(k)));
+          return lengths.every((n) => n <= 1);
+        }),
+      ).toBe(true);
     } finally {
       redis.disconnect();
     }
   });
 
-  it('keeps the queue events free of replies, and still answers a caller that names no list', async () => {
+  it('delivers a reply across a reconnect of the reader', async () => {
+    const queueName = 'rpc-reconnect';
+    const slow = track(
+      new RpcServer<TestQueueJobs>(
+        { queue: queueName, prefix, redisUrl },
+        {
+          probe: async ({ n }) => {
+            await sleep(300);
+            return n * 10;
+          },
+        },
+      ),
+    );
+    await slow.start();
+    const caller = track(
+      new RpcClient<TestQueueJobs>({ queue: queueName, prefix, redisUrl, timeoutMs: 5000 }),
+    );
+    await caller.ready();
+    const answer = caller.call('probe', { n: 4 });
+    await sleep(100);
+    // Drop every reply reader's connection while the reply is being made.
+    const admin = createRedis(redisUrl);
+    try {
+      const list = (await admin.client('LIST')) as string;
+      const readers = list
+        .split('\n')
+        .filter((line) => / name=rpc-replies-/.test(line))
+        .map((line) => /\bid=(\d+)/.exec(line)![1]);
+      expect(readers.length).toBeGreaterThan(0);
+      for (const id of readers) await admin.client('KILL', 'ID', id);
+    } finally {
+      admin.disconnect();
+    }
+    expect(await within(answer, 4000, 'the reply after the reconnect')).toBe(40);
+  });
+
+  it('keeps the queue events free of replies, and still answers a caller that names no stream', async () => {
     const events = track(new QueueEvents('rpc-main', { connection, prefix }));
     await events.waitUntilReady();
     const completed = new Map<string, unknown>();
     events.on('completed', ({ jobId, returnvalue }) => completed.set(jobId, returnvalue));
 
     await client.call('double', { i: 7 });
-    // A job id that is a bare UUID, as callers sent before reply lists: the reply is the
+    // A job id that is a bare UUID, as callers sent before reply streams: the reply is the
     // job's return value.
     const legacy = await mainQueue.add(
       'double',
