@@ -43,8 +43,13 @@ export class RpcClient<J extends JobMap> {
     this.connection = createRedis(options.redisUrl);
     this.queue = new Queue(options.queue, { connection: this.connection, prefix: options.prefix });
     this.queue.on('error', () => undefined);
-    // Named, so an operator (or a test) can tell it in CLIENT LIST.
-    this.replies = createRedis(options.redisUrl, { connectionName: `rpc-replies-${this.id}` });
+    this.replies = createRedis(options.redisUrl, {
+      // Named, so an operator (or a test) can tell it in CLIENT LIST.
+      connectionName: `rpc-replies-${this.id}`,
+      // A blocked read is answered at least every REPLY_WAIT_MS: silence for longer means a
+      // dead (half-open) socket, which is dropped and reconnected; the read resumes in place.
+      socketTimeout: REPLY_WAIT_MS * 5,
+    });
     this.reading = this.readReplies();
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { AddressInfo, connect, createServer, Socket } from 'node:net';
 import { runInThisContext } from 'node:vm';
 import { Queue, QueueEvents } from 'bullmq';
 import { DomainError } from '@cap/contracts';
@@ -220,6 +221,59 @@ describe('RpcClient and RpcServer over real Redis', () => {
       admin.disconnect();
     }
     expect(await within(answer, 4000, 'the reply after the reconnect')).toBe(40);
+  });
+
+  it('drops a reply connection that went silent (half-open) and reads on after reconnecting', async () => {
+    // A proxy that can stop forwarding on its open connections without closing them, as after
+    // a network partition; connections made later pass.
+    const target = new URL(redisUrl);
+    const frozen = new Set<Socket>();
+    const open = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port || 6379), target.hostname);
+      open.add(client);
+      client.on('data', (d: Buffer) => frozen.has(client) || upstream.write(d));
+      upstream.on('data', (d: Buffer) => frozen.has(client) || client.write(d));
+      const end = () => {
+        open.delete(client);
+        client.destroy();
+        upstream.destroy();
+      };
+      for (const s of [client, upstream]) s.on('close', end).on('error', end);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    closers.push(
+      () =>
+        new Promise((r) => {
+          for (const s of open) s.destroy();
+          proxy.close(r);
+        }),
+    );
+    const queueName = 'rpc-half-open';
+    const probe = async ({ n }: { n: number }) => {
+      await sleep(200);
+      return n + 1;
+    };
+    const server = track(
+      new RpcServer<TestQueueJobs>({ queue: queueName, prefix, redisUrl }, { probe }),
+    );
+    await server.start();
+    const { port } = proxy.address() as AddressInfo;
+    const caller = track(
+      new RpcClient<TestQueueJobs>({
+        queue: queueName,
+        prefix,
+        redisUrl: `redis://127.0.0.1:${port}`,
+        timeoutMs: 15_000,
+      }),
+    );
+    await caller.ready();
+    const answer = caller.call('probe', { n: 41 });
+    await sleep(50); // the job is queued
+    for (const s of open) frozen.add(s);
+    // The reply is made while the reader hears nothing; its socket times out, it reconnects
+    // and reads the reply it missed.
+    expect(await within(answer, 12_000, 'the reply after the silent connection')).toBe(42);
   });
 
   it('keeps the queue events free of replies, and still answers a caller that names no stream', async () => {
