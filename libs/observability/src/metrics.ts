@@ -31,10 +31,10 @@ type Configuration<T> = Omit<T, 'registers'>;
 export class Metrics {
   readonly registry = new Registry();
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
-  /** Recorders made per request method: unmatched paths and multi-method routes. */
+  /** A recorder per method and route, made on first use. */
   private readonly recorders = new Map<string, (status: number, s: number) => void>();
 
-  constructor(readonly app: string) {
+  constructor(app: string) {
     this.registry.setDefaultLabels({ app });
     collectDefaultMetrics({ register: this.registry });
     this.httpDuration = this.histogram({
@@ -87,22 +87,17 @@ export class Metrics {
    */
   observeRoutes(fastify: FastifyInstance): void {
     fastify.addHook('onRoute', (route) => {
-      const observe: onResponseHookHandler = Array.isArray(route.method)
-        ? // One route for several methods (`all()`): each method its own series.
-          (req, reply, done) => {
-            this.recorder(route.url, req.method)(reply.statusCode, reply.elapsedTime / 1000);
-            done();
-          }
-        : this.observer(this.httpRoute(String(route.method), route.url));
+      // One route for several methods (`all()`) gives each method its own series.
+      const bound = Array.isArray(route.method)
+        ? undefined
+        : this.recorder(route.url, String(route.method));
+      const observe: onResponseHookHandler = (req, reply, done) => {
+        const record = bound ?? this.recorder(route.url, req.method);
+        record(reply.statusCode, reply.elapsedTime / 1000);
+        done();
+      };
       route.onResponse = [...hookList(route.onResponse), observe];
     });
-  }
-
-  private observer(record: (statusCode: number, seconds: number) => void): onResponseHookHandler {
-    return (_req, reply, done) => {
-      record(reply.statusCode, reply.elapsedTime / 1000);
-      done();
-    };
   }
 
   /** The recorder of a route and method, made on first use. */
