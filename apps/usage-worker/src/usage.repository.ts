@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { UsageBatchJob, UsageGranularity, UsageGroup } from '@cap/contracts';
+import { requestsIn, UsageBatchJob, UsageGranularity, UsageGroup } from '@cap/contracts';
 import { Database, Prisma } from '@cap/db';
 
 export interface BucketRow {
@@ -25,7 +25,7 @@ export class UsageRepository {
    * Returns whether it was counted now (false: it had been already).
    */
   async ingest(batch: UsageBatchJob): Promise<boolean> {
-    const requests = batch.rows.reduce((n, r) => n + r.count, 0);
+    const requests = requestsIn(batch.rows);
     return this.db.client.$transaction(async (tx) => {
       const inserted = await tx.$executeRaw`
         INSERT INTO usage_batches (id, source, requests) VALUES (${batch.id}, ${batch.source}, ${requests})

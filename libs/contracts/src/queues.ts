@@ -236,6 +236,11 @@ export const usageBatchSchema = z.strictObject({
 export type UsageBatchJob = z.infer<typeof usageBatchSchema>;
 export type UsageRow = UsageBatchJob['rows'][number];
 
+/** How many requests rows count in all. */
+export function requestsIn(rows: readonly Pick<UsageRow, 'count'>[]): number {
+  return rows.reduce((n, r) => n + r.count, 0);
+}
+
 export const USAGE_GRANULARITIES = ['minute', 'hour', 'day'] as const;
 export type UsageGranularity = (typeof USAGE_GRANULARITIES)[number];
 /** The length of a usage bucket of each granularity. */

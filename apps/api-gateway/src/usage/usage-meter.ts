@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
-import { randomBase62, UsageBatchJob, UsageRow } from '@cap/contracts';
+import { randomBase62, requestsIn, UsageBatchJob, UsageRow } from '@cap/contracts';
 
 export interface MeterOptions {
   flushIntervalMs: number;
@@ -70,7 +70,7 @@ export class UsageMeter {
       };
     }
     const batch = this.unsent;
-    const requests = batch.rows.reduce((n, r) => n + r.count, 0);
+    const requests = requestsIn(batch.rows);
     try {
       await this.queue.add('batch', batch, {
         jobId: batch.id,
@@ -89,7 +89,7 @@ export class UsageMeter {
 
   /** Requests counted and not yet queued. */
   get pending(): number {
-    let n = this.unsent?.rows.reduce((a, r) => a + r.count, 0) ?? 0;
+    let n = this.unsent ? requestsIn(this.unsent.rows) : 0;
     for (const row of this.counts.values()) n += row.count;
     return n;
   }

@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import { newId, QUEUES, usageBatchSchema } from '@cap/contracts';
+import { newId, QUEUES, requestsIn, usageBatchSchema } from '@cap/contracts';
 import { Metrics } from '@cap/observability';
 import { CONFIG, LOGGER, UsageWorkerConfig } from '../config';
 import { UsageRepository } from '../usage.repository';
@@ -90,7 +90,7 @@ export class UsageBatchProcessor implements OnApplicationBootstrap, OnApplicatio
     }
     const counted = await this.usage.ingest(parsed.data);
     this.batches.inc({ outcome: counted ? 'counted' : 'duplicate' });
-    if (counted) this.requests.inc(parsed.data.rows.reduce((n, r) => n + r.count, 0));
+    if (counted) this.requests.inc(requestsIn(parsed.data.rows));
   }
 
   get running(): boolean {
