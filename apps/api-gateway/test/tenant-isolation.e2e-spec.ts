@@ -88,11 +88,7 @@ beforeAll(async () => {
   // A's world: a member, a support ticket about one of A's requests, an OAuth client, usage.
   const asA = (method: string, path: string, body?: unknown) =>
     apiRequest(platform.url(), method, path, { token: A.secret, body });
-  const added = await asA('POST', `/v1/projects/${A.project.id}/members`, {
-    email: carol.email,
-    role: 'developer',
-  });
-  expect(added.status).toBe(201);
+  await platform.addMember(A.project.id, A.secret, carol.email, 'developer');
   const regions = await asA('GET', '/v1/regions');
   aRequestId = regions.headers.get('request-id')!;
   const ticket = await asA('POST', '/v1/support/tickets', {

@@ -1,4 +1,5 @@
-import { IdentityJobs, ProjectsJobs } from '@cap/contracts';
+import { IdentityJobs, MemberRole, ProjectsJobs } from '@cap/contracts';
+import { apiRequest } from './api';
 import { createTestDatabase, TestDatabase } from './database';
 import { TEST_ENV, testQueuePrefix } from './env';
 import { AppName, freePort, runAdmin, RunningApp, startApp } from './processes';
@@ -83,6 +84,19 @@ export class TestPlatform {
       `${label}-key`,
     ]);
     return { email, user, project, key, secret: key.secret };
+  }
+
+  /**
+   * Makes the user with `email` a member of a project with `role`, acting with `by` (the secret
+   * of an owner's or admin's credential). Tests whose subject is not how members join use this
+   * one helper, so that they do not depend on that path.
+   */
+  async addMember(projectId: string, by: string, email: string, role: MemberRole): Promise<void> {
+    const res = await apiRequest(this.url(), 'POST', `/v1/projects/${projectId}/members`, {
+      token: by,
+      body: { email, role },
+    });
+    if (res.status !== 201) throw new Error(`adding ${email} failed: ${res.status} ${res.text}`);
   }
 
   async stop(): Promise<void> {
