@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
 import { Redis } from 'ioredis';
@@ -12,6 +13,7 @@ import { TokenVerifier } from './auth/token-verifier';
 import { CONFIG, GatewayConfig, LOGGER } from './config';
 import { API_CONTROLLERS } from './controllers';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
+import { IdempotencySeal } from './idempotency/idempotency-seal';
 import { IdempotencyStore } from './idempotency/idempotency.store';
 import { KeysService } from './keys/keys.service';
 import { SlidingWindowLimiter } from './rate-limit/sliding-window.limiter';
@@ -36,6 +38,10 @@ export class AppModule implements OnApplicationShutdown {
   ) {}
 
   static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
+    // Signs request ids and seals idempotency records; every replica needs the same one.
+    const gatewaySecret = config.REQUEST_ID_SECRET
+      ? Buffer.from(config.REQUEST_ID_SECRET, 'utf8')
+      : randomBytes(32);
     return {
       module: AppModule,
       imports: [PassportModule.register({ session: false })],
@@ -95,10 +101,8 @@ export class AppModule implements OnApplicationShutdown {
         BearerPrincipalResolver,
         { provide: PRINCIPAL_RESOLVER, useExisting: BearerPrincipalResolver },
         BearerStrategy,
-        {
-          provide: RequestIdSigner,
-          useFactory: () => new RequestIdSigner(config.REQUEST_ID_SECRET),
-        },
+        { provide: RequestIdSigner, useFactory: () => new RequestIdSigner(gatewaySecret) },
+        { provide: IdempotencySeal, useFactory: () => new IdempotencySeal(gatewaySecret) },
         {
           provide: IdempotencyStore,
           inject: [HOT_REDIS],

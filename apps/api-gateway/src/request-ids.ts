@@ -1,4 +1,4 @@
-import { createHmac, hash, randomBytes } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { BASE62, isId, randomBase62 } from '@cap/contracts';
 
@@ -21,13 +21,10 @@ const TAG = 8;
  * extended message is ever checked.
  */
 export class RequestIdSigner {
-  private readonly secret: Buffer;
   private readonly userKeys = new LRUCache<string, string>({ max: 100_000 });
 
-  /** `secret` must be shared by every gateway replica; without one, ids verify per process. */
-  constructor(secret?: string) {
-    this.secret = secret ? Buffer.from(secret, 'utf8') : randomBytes(32);
-  }
+  /** `secret` must be shared by every gateway replica, or ids verify per process only. */
+  constructor(private readonly secret: Buffer) {}
 
   private userKey(userId: string): string {
     let key = this.userKeys.get(userId);

@@ -16,6 +16,7 @@ import { DomainError } from '@cap/contracts';
 import { errorResponse, PreparedResponse, toDomainError } from '@cap/observability';
 import { CONFIG, GatewayConfig } from '../config';
 import { bucketOf } from '../rate-limit/rate-limit-headers';
+import { IdempotencySeal } from './idempotency-seal';
 import { IdempotencyStore } from './idempotency.store';
 
 const HEADER = 'idempotency-key';
@@ -35,13 +36,15 @@ function isKept(status: number, code?: string): boolean {
  * the same key with the same method, path and body replays it byte for byte with
  * `Idempotent-Replayed: true`; with other parameters it is `422 idempotency_key_reused`; while
  * the first still runs, `409 idempotency_key_in_use` with `Retry-After`. Keys are per principal
- * and shared by every gateway through Redis.
+ * and shared by every gateway through Redis, where the kept responses (which can hold a secret
+ * shown once) are sealed under the client's own key (IdempotencySeal).
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
     @Inject(CONFIG) private readonly config: GatewayConfig,
     private readonly store: IdempotencyStore,
+    private readonly seal: IdempotencySeal,
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
@@ -58,9 +61,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
         { param: 'Idempotency-Key' },
       );
     }
-    const key =
-      `${this.config.QUEUE_PREFIX}:idem:{${bucketOf(req.user)}}:` +
-      createHash('sha256').update(idemKey).digest('hex');
+    const key = this.seal.recordName(this.config.QUEUE_PREFIX, bucketOf(req.user), idemKey);
     const fingerprint = createHash('sha256')
       .update(`${req.method} ${req.url}\n${JSON.stringify(req.body ?? null)}`)
       .digest('hex');
@@ -89,11 +90,21 @@ export class IdempotencyInterceptor implements NestInterceptor {
           'A request with this Idempotency-Key is still running. Retry after it finishes.',
           { param: 'Idempotency-Key' },
         );
-      case 'done':
-        throw new PreparedResponse(begun.status, begun.body, {
+      case 'done': {
+        const body = this.seal.open(key, idemKey, begun.body);
+        if (body === null) {
+          // Kept under another gateway secret (REQUEST_ID_SECRET changed or differs per replica).
+          throw new DomainError(
+            'idempotency_key_reused',
+            'The response kept for this Idempotency-Key cannot be replayed. Use a new key.',
+            { param: 'Idempotency-Key' },
+          );
+        }
+        throw new PreparedResponse(begun.status, body, {
           'content-type': begun.contentType,
           'idempotent-replayed': 'true',
         });
+      }
       case 'new':
         break;
     }
@@ -105,7 +116,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
       mergeMap((result: unknown) =>
         from(
           this.store
-            .complete(key, fingerprint, status, JSON.stringify(result))
+            .complete(
+              key,
+              fingerprint,
+              status,
+              this.seal.seal(key, idemKey, JSON.stringify(result)),
+            )
             .catch(() => this.store.release(key, fingerprint).catch(() => undefined))
             .then(() => result),
         ),
@@ -114,7 +130,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
         const domain = toDomainError(err);
         const outcome = errorResponse(domain, String(req.id));
         const settle = isKept(outcome.status, domain.code)
-          ? this.store.complete(key, fingerprint, outcome.status, JSON.stringify(outcome.body))
+          ? this.store.complete(
+              key,
+              fingerprint,
+              outcome.status,
+              this.seal.seal(key, idemKey, JSON.stringify(outcome.body)),
+            )
           : this.store.release(key, fingerprint);
         return from(settle.catch(() => undefined)).pipe(mergeMap(() => throwError(() => err)));
       }),
