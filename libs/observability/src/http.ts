@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { parse as parseSecureJson } from 'secure-json-parse';
 import { DomainError, newId } from '@cap/contracts';
 import { sendError } from './exception-filter';
+import { accessLoggerOf } from './logger';
 import { Metrics } from './metrics';
 
 /** What JSON responses say they are (Fastify's own default, for handlers that send text). */
@@ -62,8 +63,9 @@ export function installHttpContract(
   });
   // The level is fixed for the process: below `info` the hook is not installed at all.
   if (logger.isLevelEnabled('info')) {
+    const access = accessLoggerOf(logger);
     fastify.addHook('onResponse', (req, reply, done) => {
-      logger.info(
+      access.info(
         {
           request_id: req.id,
           method: req.method,
