@@ -11,6 +11,13 @@ export const baseEnv = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only')
     .default('cap'),
+  /**
+   * After a stop signal: how long the app keeps serving with `/readyz` at 503 before it closes,
+   * so that load balancers notice (default 5 s in production, none elsewhere).
+   */
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).optional(),
+  /** After the drain: how long in-flight work may take before the process exits anyway. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 });
 
 export class ConfigError extends Error {

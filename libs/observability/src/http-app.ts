@@ -4,6 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { Logger } from 'pino';
 import { AllErrorsFilter } from './exception-filter';
 import { fastifyOptions, installHttpContract } from './http';
+import { Lifecycle, LifecycleModule } from './lifecycle';
 import { PinoNestLogger } from './logger';
 import { Metrics, MetricsModule } from './metrics';
 
@@ -20,10 +21,11 @@ export async function createHttpApp(
   module: Type<unknown> | DynamicModule,
   logger: Logger,
   metrics: Metrics,
+  lifecycle = new Lifecycle(),
 ): Promise<NestFastifyApplication> {
   const root: DynamicModule = {
     module: AppRoot,
-    imports: [MetricsModule.forApp(metrics), module],
+    imports: [MetricsModule.forApp(metrics), LifecycleModule.forApp(lifecycle), module],
   };
   // No Nest middleware anywhere: without middie, no request pays for a middleware chain.
   const adapter = new FastifyAdapter({ ...fastifyOptions(logger), skipMiddie: true });
