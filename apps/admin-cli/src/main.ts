@@ -29,6 +29,7 @@ async function main(): Promise<number> {
       region: { type: 'string' },
       project: { type: 'string' },
       key: { type: 'string' },
+      limit: { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
       public: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

@@ -11,6 +11,8 @@ let tenant: Tenant;
 beforeAll(async () => {
   platform = await TestPlatform.start(['projects-service', 'auth-server', 'api-gateway']);
   tenant = await platform.tenant('limits');
+  // Room for the per-key limits below (a key's may not exceed its project's, 600 by default).
+  await platform.admin(['set-project-limit', '--project', tenant.project.id, '--limit', '2000']);
 });
 
 afterAll(async () => {

@@ -44,7 +44,7 @@ export type ProjectAccess = (typeof PROJECT_ACCESS)[number];
 /** Requests per minute a project's keys may use at most, unless an operator changes it. */
 export const DEFAULT_PROJECT_RATE_LIMIT = 600;
 /** The syntactic bound of any rate limit (per minute): a key's is also capped by its project's. */
-export const MAX_RATE_LIMIT = 1_000_000;
+export const MAX_RATE_LIMIT = 10_000_000;
 /** Live (unrevoked, unexpired) keys a project may hold at once. */
 export const MAX_LIVE_KEYS_PER_PROJECT = 100;
 /** OAuth clients (third-party apps) one user may register. */
