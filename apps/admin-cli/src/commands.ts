@@ -1,6 +1,13 @@
 import { hash } from '@node-rs/argon2';
 import { generateClientSecret, hashClientSecret, newApiKey } from '@cap/auth';
-import { DomainError, IdentityJobs, isId, ProjectsJobs, SCOPES } from '@cap/contracts';
+import {
+  DomainError,
+  IdentityJobs,
+  isId,
+  MAX_RATE_LIMIT,
+  ProjectsJobs,
+  SCOPES,
+} from '@cap/contracts';
 import { RpcClient } from '@cap/queue';
 
 export interface Clients {
@@ -101,6 +108,33 @@ export const COMMANDS = {
       ...(secret ? { secret_hash: hashClientSecret(secret) } : {}),
     });
     return secret ? { ...client, client_secret: secret } : client;
+  },
+
+  /**
+   * A project's rate limit (requests per minute): the ceiling of its keys' own limits, and the
+   * limit of keys without one. Only operators change it.
+   */
+  async 'set-project-limit'(c: Clients, flags: Flags) {
+    const projectId = required(flags, 'project');
+    if (!isId('project', projectId)) {
+      throw new DomainError('invalid_request', '--project must be a project id (prj_…).', {
+        param: 'project',
+      });
+    }
+    const raw = required(flags, 'limit');
+    const limit = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RATE_LIMIT) {
+      throw new DomainError(
+        'invalid_request',
+        `--limit must be an integer from 1 to ${MAX_RATE_LIMIT} (requests per minute).`,
+        { param: 'limit' },
+      );
+    }
+    return c.projects.call('admin.projects.set-limit', {
+      v: 1,
+      project_id: projectId,
+      rate_limit: limit,
+    });
   },
 
   async 'revoke-key'(c: Clients, flags: Flags) {

@@ -12,6 +12,7 @@ const USAGE = `usage: npm run admin -- <command> [flags]
   create-project --owner EMAIL --name N --region R
   create-key     --project PRJ_ID --name N   (prints the secret once)
   revoke-key     --key KEY_ID
+  set-project-limit --project PRJ_ID --limit N  (requests per minute; caps its keys' limits)
   create-client  --owner EMAIL --name N --redirect-uri URI [--redirect-uri URI2 ...] [--public]
                  (a third-party app; prints its client_secret once unless --public)
 
@@ -28,6 +29,7 @@ async function main(): Promise<number> {
       region: { type: 'string' },
       project: { type: 'string' },
       key: { type: 'string' },
+      limit: { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
       public: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

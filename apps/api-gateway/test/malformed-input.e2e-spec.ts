@@ -46,6 +46,7 @@ beforeAll(async () => {
     `${TENANT_PASSWORD}\n`,
   );
   dave = { id: user.id, email };
+  await platform.admin(['set-project-limit', '--project', alice.project.id, '--limit', '10000000']);
   const asAlice = async (method: string, path: string, body: unknown, status: number) => {
     const res = await apiRequest(platform.url(), method, path, { token: alice.secret, body });
     expect({ path, status: res.status }).toEqual({ path, status });
@@ -55,7 +56,7 @@ beforeAll(async () => {
     await asAlice(
       'POST',
       '/v1/keys',
-      { project_id: alice.project.id, name: 'sweep', rate_limit: 100_000_000 },
+      { project_id: alice.project.id, name: 'sweep', rate_limit: 10_000_000 },
       201,
     )
   ).secret;

@@ -4,6 +4,7 @@ import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observa
 import { createRedis, EventBus, pingRedis } from '@cap/queue';
 import { CONFIG, ProjectsServiceConfig } from './config';
 import { Database, databaseProvider, pingDb } from '@cap/db';
+import { GrantRevocationsListener } from './keys/grant-revocations.listener';
 import { KeysRepository } from './keys/keys.repository';
 import { KeysService } from './keys/keys.service';
 import { MembersRepository } from './members/members.repository';
@@ -48,6 +49,7 @@ export class AppModule implements OnApplicationShutdown {
         MembersService,
         TicketsService,
         ProjectsRpcServer,
+        GrantRevocationsListener,
         {
           provide: READINESS_CHECKS,
           inject: [Database, REDIS, ProjectsRpcServer],

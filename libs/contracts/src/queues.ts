@@ -9,6 +9,7 @@ import type {
   OAuthClient,
   OAuthClientType,
   Project,
+  ProjectAccess,
   Region,
   SupportTicket,
   UsageReport,
@@ -66,6 +67,13 @@ export interface Actor {
   /** The OAuth client the access token was issued to, when one was used. */
   client_id?: string;
   scopes: string[];
+  /** Set for a key with `project_access: own`: the one project it may act in. */
+  confined_to?: string;
+  /**
+   * The OAuth grant behind the credential: an access token's, or that of the token an API key
+   * was made with. Keys made by such an actor are bound to it and revoked with it.
+   */
+  grant_id?: string;
 }
 
 /** What the gateway caches for a valid key: everything the hot path needs, no secret. */
@@ -74,7 +82,11 @@ export interface KeyPrincipal {
   user_id: string;
   project_id: string;
   scopes: string[];
+  /** The effective limit: the key's own, capped by its project's. */
   rate_limit: number | null;
+  project_access: ProjectAccess;
+  /** The OAuth grant the key was made under (it dies with it), or `null`. */
+  grant_id: string | null;
   expires_at: string | null;
 }
 
@@ -154,6 +166,7 @@ export type ProjectsJobs = {
       scopes?: string[];
       expires_at?: string;
       rate_limit?: number;
+      project_access?: ProjectAccess;
     };
     res: ApiKey;
   };
@@ -169,6 +182,11 @@ export type ProjectsJobs = {
     res: ApiKey;
   };
   'admin.keys.revoke': { req: { v: 1; key_id: string }; res: ApiKey };
+  /** Operator: a project's rate limit (per minute), the ceiling of its keys' own limits. */
+  'admin.projects.set-limit': {
+    req: { v: 1; project_id: string; rate_limit: number };
+    res: { project_id: string; rate_limit: number };
+  };
 };
 
 export type IdentityJobs = {

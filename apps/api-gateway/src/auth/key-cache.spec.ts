@@ -8,6 +8,8 @@ function principal(keyId: string): KeyPrincipal {
     project_id: 'prj_1',
     scopes: ['projects:read'],
     rate_limit: null,
+    project_access: 'member',
+    grant_id: null,
     expires_at: null,
   };
 }

@@ -152,6 +152,8 @@ function readyKey(key: KeyPrincipal): ReadyKey {
       project_id: key.project_id,
       scopes: key.scopes,
       rate_limit: key.rate_limit,
+      project_access: key.project_access,
+      grant_id: key.grant_id,
     },
     expiresAtMs: key.expires_at ? Date.parse(key.expires_at) : Infinity,
   };

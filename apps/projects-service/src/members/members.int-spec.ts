@@ -170,7 +170,7 @@ describe('members.add', () => {
 });
 
 describe('members.remove', () => {
-  it("publishes the member's live keys and they stop authenticating, unrevoked", async () => {
+  it("revokes and publishes the member's live keys of the project", async () => {
     const owner = await f.user();
     const dev = await f.user();
     const prj = await f.project(owner, [[dev, 'developer']]);
@@ -189,11 +189,10 @@ describe('members.remove', () => {
     expect(await f.authenticate(k1.hash)).toBeNull();
     expect(await f.authenticate(k2.hash)).toBeNull();
     expect(await f.authenticate(ownerKey.hash)).not.toBeNull();
-    // Nothing was revoked: the keys would work again if the member came back.
     const rows = await f.db.client.apiKey.findMany({
       where: { id: { in: [k1.key.id, k2.key.id] } },
     });
-    expect(rows.map((r) => r.revokedAt)).toEqual([null, null]);
+    expect(rows.map((r) => r.revokedAt)).toEqual([expect.any(Date), expect.any(Date)]);
     await rejects(f.projects.get({ v: 1, actor: dev, project_id: prj }), 'project_not_found');
   });
 
@@ -256,5 +255,32 @@ describe('members.remove', () => {
       });
       expect(owners).toBe(1);
     }
+  });
+});
+
+describe('security: a key never outlives its creator’s membership', () => {
+  it('removal revokes the member’s keys of that project only; re-adding brings none back', async () => {
+    const owner = await f.user();
+    const dev = await f.user();
+    const prj = await f.project(owner, [[dev, 'developer']]);
+    const elsewhere = await f.project(dev);
+    const mine = await f.issue(dev, prj);
+    const other = await f.issue(dev, elsewhere);
+
+    await remove(owner, prj, dev.user_id);
+    const revoked = await f.db.client.apiKey.findUniqueOrThrow({ where: { id: mine.key.id } });
+    expect(revoked.revokedAt).toBeInstanceOf(Date);
+
+    // Back in the project (however they rejoin): the old key stays dead, and listed as revoked.
+    await f.db.client.membership.create({
+      data: { projectId: prj, userId: dev.user_id, role: 'developer' },
+    });
+    expect(await f.authenticate(mine.hash)).toBeNull();
+    const listed = await f.keys.list({ v: 1, actor: dev, project_id: prj, limit: 10 });
+    expect(listed.data.find((k) => k.id === mine.key.id)).toMatchObject({
+      revoked_at: expect.any(String),
+    });
+    // Their key of another project is untouched.
+    expect(await f.authenticate(other.hash)).toMatchObject({ key_id: other.key.id });
   });
 });

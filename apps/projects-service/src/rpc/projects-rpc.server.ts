@@ -45,6 +45,7 @@ export class ProjectsRpcServer extends RpcServer<ProjectsJobs> {
       'tickets.get': (p) => tickets.get(p),
       'admin.keys.create': (p) => keys.adminCreate(p),
       'admin.keys.revoke': (p) => keys.adminRevoke(p),
+      'admin.projects.set-limit': (p) => projects.adminSetLimit(p),
     });
   }
 }
