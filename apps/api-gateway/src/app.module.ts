@@ -33,6 +33,7 @@ export class AppModule implements OnApplicationShutdown {
     @Inject(HOT_REDIS) private readonly redis: Redis,
     private readonly events: EventBus,
     private readonly limiter: SlidingWindowLimiter,
+    private readonly tokens: TokenVerifier,
   ) {}
 
   static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
@@ -90,6 +91,8 @@ export class AppModule implements OnApplicationShutdown {
                 config.OAUTH_JWKS_URL ?? `${config.OAUTH_ISSUER.replace(/\/$/, '')}/oauth/jwks`,
               prefix: config.QUEUE_PREFIX,
               cacheMax: config.TOKEN_CACHE_MAX,
+              maxLifetimeS: config.ACCESS_TOKEN_MAX_LIFETIME_S,
+              jwksRefreshMs: config.JWKS_REFRESH_MS,
             }),
         },
         BearerPrincipalResolver,
@@ -133,6 +136,7 @@ export class AppModule implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.limiter.close();
+    this.tokens.close();
     await this.events.close();
     this.redis.disconnect();
   }

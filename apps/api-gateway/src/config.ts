@@ -23,6 +23,13 @@ export const gatewayEnv = baseEnv.extend({
   OAUTH_JWKS_URL: z.url().optional(),
   TOKEN_CACHE_MAX: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
   /**
+   * Longest lifetime (`exp - iat`) of an access token this API accepts; keep it at or above the
+   * auth-server's ACCESS_TOKEN_TTL_S.
+   */
+  ACCESS_TOKEN_MAX_LIFETIME_S: z.coerce.number().int().min(60).max(86_400).default(3_600),
+  /** How often the JWKS is fetched again, dropping cached tokens of signing keys that left it. */
+  JWKS_REFRESH_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  /**
    * Signs request ids so users can prove a request was theirs (support tickets). Every gateway
    * replica needs the same value; without it each process signs with a random key.
    */
