@@ -8,6 +8,12 @@ export const gatewayEnv = baseEnv.extend({
   /** How long a verified key stays in the in-process cache without a revocation event. */
   KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   KEY_CACHE_MAX: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
+  /**
+   * Unknown keys are remembered apart, in a cache of their own size, for a shorter time: a flood
+   * of forged keys cannot push the valid ones out.
+   */
+  KEY_NEGATIVE_CACHE_MAX: z.coerce.number().int().min(100).max(10_000_000).default(10_000),
+  KEY_NEGATIVE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** Requests per window for a key without its own `rate_limit`. */
   RATE_LIMIT_DEFAULT: z.coerce.number().int().min(1).max(100_000_000).default(600),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
