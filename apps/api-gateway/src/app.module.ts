@@ -6,6 +6,7 @@ import { BearerStrategy, PRINCIPAL_RESOLVER } from '@cap/auth';
 import { HealthController, Metrics, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
 import { createRedis, EventBus, pingRedis } from '@cap/queue';
 import { ApiAccess } from './auth/api-access';
+import { AuthFailureLimiter } from './auth/auth-failures';
 import { KeyUsage } from './auth/key-usage';
 import { BearerPrincipalResolver } from './auth/principal-resolver.service';
 import { TokenVerifier } from './auth/token-verifier';
@@ -94,6 +95,24 @@ export class AppModule implements OnApplicationShutdown {
               maxLifetimeS: config.ACCESS_TOKEN_MAX_LIFETIME_S,
               jwksRefreshMs: config.JWKS_REFRESH_MS,
             }),
+        },
+        {
+          provide: AuthFailureLimiter,
+          inject: [HOT_REDIS, Metrics],
+          useFactory: (redis: Redis, metrics: Metrics) => {
+            const throttled = metrics.counter({
+              name: 'gateway_auth_throttled_total',
+              help:
+                'Requests refused (429) before any lookup because their client address made ' +
+                'too many failed authentications (AUTH_FAILURES_PER_MINUTE).',
+            });
+            return new AuthFailureLimiter(redis, {
+              budget: config.AUTH_FAILURES_PER_MINUTE,
+              windowMs: 60_000,
+              prefix: config.QUEUE_PREFIX,
+              onThrottled: () => throttled.inc(),
+            });
+          },
         },
         BearerPrincipalResolver,
         { provide: PRINCIPAL_RESOLVER, useExisting: BearerPrincipalResolver },

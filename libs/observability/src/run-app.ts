@@ -2,7 +2,7 @@ import { DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { loadConfigOrExit } from '@cap/config';
-import { createHttpApp } from './http-app';
+import { createHttpApp, HttpAppOptions } from './http-app';
 import { createLogger } from './logger';
 import { Metrics } from './metrics';
 
@@ -23,10 +23,13 @@ export function runApp<S extends z.ZodType<AppEnv>>(options: {
   name: string;
   env: S;
   module: (config: Readonly<z.infer<S>>, logger: Logger) => DynamicModule;
+  /** Fastify settings taken from the configuration (`trustProxy`). */
+  http?: (config: Readonly<z.infer<S>>) => HttpAppOptions;
 }): void {
   const config = loadConfigOrExit(options.env, options.name);
   const logger = createLogger(options.name, config.LOG_LEVEL);
-  createHttpApp(options.module(config, logger), logger, new Metrics(options.name))
+  const http = options.http?.(config);
+  createHttpApp(options.module(config, logger), logger, new Metrics(options.name), http)
     .then(async (app) => {
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
