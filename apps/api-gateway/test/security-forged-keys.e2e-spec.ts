@@ -261,4 +261,27 @@ describe('security: a flood of forged keys', () => {
       expect(seen.filter((s) => s === 401).length).toBeLessThanOrEqual(2);
     });
   });
+
+  describe('with a gateway whose cache forgets after 1 s', () => {
+    let shortLived: RunningApp;
+    beforeAll(async () => {
+      shortLived = await platform.startApp('api-gateway', { KEY_CACHE_TTL_MS: '1000' });
+    });
+    afterAll(async () => {
+      await shortLived?.stop();
+    });
+
+    it('still looks up a valid key whose entry aged out, for an address over its budget', async () => {
+      const from = '127.0.0.6';
+      expect((await getFrom(shortLived.url, from, secondKey)).status).toBe(200);
+      for (let i = 0; i < BUDGET; i++) {
+        expect((await getFrom(shortLived.url, from, generateApiKey())).status).toBe(401);
+      }
+      expectError(await getFrom(shortLived.url, from, generateApiKey()), 429, 'rate_limited');
+      await new Promise((r) => setTimeout(r, 1_200));
+      // The valid client behind the guesser's address is not locked out by it.
+      expect((await getFrom(shortLived.url, from, secondKey)).status).toBe(200);
+      expectError(await getFrom(shortLived.url, from, generateApiKey()), 429, 'rate_limited');
+    });
+  });
 });

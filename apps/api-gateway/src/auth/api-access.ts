@@ -108,7 +108,15 @@ export class ApiAccess {
       // per client address before anything is looked up (`request.ip` honours TRUST_PROXY).
       const ip = req.ip;
       const wait = this.failures.take(ip);
-      if (wait) return this.throttled(reply, wait, done);
+      if (wait) {
+        // A key valid here until its entry aged out is not a guess: clients behind the same
+        // address (a NAT) as a guesser keep working.
+        if (known === null || !this.resolver.wasRecentlyValid(token)) {
+          this.failures.throttled();
+          return this.throttled(reply, wait, done);
+        }
+        this.failures.takeAnyway(ip);
+      }
       if (known === null) {
         this.failures.settle(ip, true);
         return done(unauthenticated());

@@ -62,7 +62,6 @@ export class AuthFailureLimiter {
       tally.endsAt = now + this.options.windowMs;
     }
     if (tally && Math.max(tally.failures, tally.shared) + tally.pending >= this.options.budget) {
-      this.options.onThrottled?.();
       return Math.max(1, Math.ceil((tally.endsAt - now) / 1000));
     }
     if (!tally) {
@@ -71,6 +70,17 @@ export class AuthFailureLimiter {
     }
     tally.pending += 1;
     return 0;
+  }
+
+  /** A check let through although `take` refused it (the credential is not a guess). */
+  takeAnyway(ip: string): void {
+    const tally = this.tallies.get(addressKey(ip));
+    if (tally) tally.pending += 1;
+  }
+
+  /** Counts a request refused for its address's failures. */
+  throttled(): void {
+    this.options.onThrottled?.();
   }
 
   /** How the check `take` let through ended: `failed` when the credential was refused. */

@@ -7,6 +7,9 @@ type Entry<P> = { principal: P | null };
 /** The one answer for every unknown hash: a hit on it allocates nothing. */
 const UNKNOWN: Entry<never> = Object.freeze({ principal: null });
 
+/** How long the hash of a valid key is remembered after its entry left the cache. */
+const FORMERLY_KNOWN_TTL_MS = 60 * 60_000;
+
 /** Unknown keys are remembered for less time: they are the cheap thing for a caller to vary. */
 const NEGATIVE_TTL_MS = 10_000;
 
@@ -30,6 +33,11 @@ export interface NegativeCacheOptions {
 export class KeyCache<P extends { key_id: string } = KeyPrincipal> {
   private readonly byHash: LRUCache<string, Entry<P>>;
   private readonly unknown: LRUCache<string, true>;
+  /**
+   * Hashes of valid keys whose entry aged out or was pushed out: a client sending one again is
+   * not guessing, even from an address that spent its budget of failures.
+   */
+  private readonly formerlyKnown: LRUCache<string, true>;
   /** A key has two live secrets during a rotation's grace period. */
   private readonly hashesByKeyId = new Map<string, Set<string>>();
   /** Bumped by every eviction and clear; what a lookup's mark is compared with. */
@@ -46,13 +54,15 @@ export class KeyCache<P extends { key_id: string } = KeyPrincipal> {
     this.byHash = new LRUCache<string, Entry<P>>({
       max,
       ttl: Math.max(ttlMs, 1),
-      dispose: (entry, hash) => {
+      dispose: (entry, hash, reason) => {
         if (!entry.principal) return;
+        if (reason === 'expire' || reason === 'evict') this.formerlyKnown.set(hash, true);
         const hashes = this.hashesByKeyId.get(entry.principal.key_id);
         hashes?.delete(hash);
         if (hashes?.size === 0) this.hashesByKeyId.delete(entry.principal.key_id);
       },
     });
+    this.formerlyKnown = new LRUCache<string, true>({ max, ttl: FORMERLY_KNOWN_TTL_MS });
     this.unknown = new LRUCache<string, true>({
       max: negative.max,
       ttl: Math.max(Math.min(ttlMs, negative.ttlMs), 1),
@@ -61,6 +71,11 @@ export class KeyCache<P extends { key_id: string } = KeyPrincipal> {
 
   get(hash: string): Entry<P> | undefined {
     return this.byHash.get(hash) ?? (this.unknown.get(hash) ? UNKNOWN : undefined);
+  }
+
+  /** Whether `hash` was a valid key's until its entry aged out (in the last hour). */
+  wasKnown(hash: string): boolean {
+    return this.formerlyKnown.has(hash);
   }
 
   /** What to pass to `set` for an answer looked up from now on. */
@@ -107,6 +122,7 @@ export class KeyCache<P extends { key_id: string } = KeyPrincipal> {
     this.clearedAt = this.generation;
     this.byHash.clear();
     this.unknown.clear();
+    this.formerlyKnown.clear();
     this.hashesByKeyId.clear();
   }
 

@@ -83,6 +83,15 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
     return cached.principal && this.admit(cached.principal);
   }
 
+  /**
+   * Whether `token` is an API key that was valid here until its cache entry aged out: not a
+   * guess, so looked up even for an address that spent its budget of failures. Off the path
+   * of cached credentials.
+   */
+  wasRecentlyValid(token: string): boolean {
+    return token.startsWith(API_KEY_PREFIX) && this.cache.wasKnown(hashApiKey(token));
+  }
+
   /** Any token, known here or not (on a miss, the key is asked for once, however many wait). */
   async resolve(token: string): Promise<Principal | null> {
     if (!token.startsWith(API_KEY_PREFIX)) {

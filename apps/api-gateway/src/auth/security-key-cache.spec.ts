@@ -63,6 +63,37 @@ describe('security: unknown keys cannot evict known ones', () => {
   });
 });
 
+describe('security: a valid key whose entry aged out is not taken for a guess', () => {
+  it('remembers the hash of a key that expired or was pushed out, not of one revoked', async () => {
+    let now = 1_000_000;
+    const advance = async (ms: number) => {
+      now += ms;
+      await new Promise((r) => setTimeout(r, 5));
+    };
+    const spy = jest.spyOn(performance, 'now').mockImplementation(() => now);
+    try {
+      const cache = new KeyCache(2, 1_000);
+      cache.set('aged', keyPrincipal('key_aged'));
+      cache.set('revoked', keyPrincipal('key_revoked'));
+      expect(cache.wasKnown('aged')).toBe(false);
+      cache.evictKey('key_revoked');
+      await advance(1_500);
+      expect(cache.get('aged')).toBeUndefined();
+      expect(cache.wasKnown('aged')).toBe(true);
+      expect(cache.wasKnown('revoked')).toBe(false);
+
+      cache.set('a', keyPrincipal('key_a'));
+      cache.set('b', keyPrincipal('key_b'));
+      cache.set('c', keyPrincipal('key_c')); // pushes out a
+      expect(cache.wasKnown('a')).toBe(true);
+      cache.set('forged', null);
+      expect(cache.wasKnown('forged')).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
 /** An upstream whose `keys.authenticate` answers only when the test says so. */
 class HeldUpstream {
   readonly asked: string[] = [];
