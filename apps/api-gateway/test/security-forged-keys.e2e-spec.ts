@@ -262,6 +262,51 @@ describe('security: a flood of forged keys', () => {
     });
   });
 
+  describe('with a gateway behind one trusted proxy (TRUST_PROXY=true)', () => {
+    let proxied: RunningApp;
+    beforeAll(async () => {
+      proxied = await platform.startApp('api-gateway', { TRUST_PROXY: 'true' });
+    });
+    afterAll(async () => {
+      await proxied?.stop();
+    });
+
+    it('counts by the right-most X-Forwarded-For entry, which a client cannot choose', async () => {
+      const from = '127.0.0.7';
+      // The proxy appends the address it saw; whatever the client put before it is ignored.
+      const via = (client: string, claimed: string) => ({
+        'x-forwarded-for': `${claimed}, ${client}`,
+      });
+      for (let i = 0; i < BUDGET; i++) {
+        const res = await getFrom(
+          proxied.url,
+          from,
+          generateApiKey(),
+          '/v1/regions',
+          via('198.51.100.50', `192.0.2.${i}`),
+        );
+        expect(res.status).toBe(401);
+      }
+      const over = await getFrom(
+        proxied.url,
+        from,
+        generateApiKey(),
+        '/v1/regions',
+        via('198.51.100.50', '192.0.2.250'),
+      );
+      expectError(over, 429, 'rate_limited');
+      // Another client through the same proxy connection is not concerned.
+      const other = await getFrom(
+        proxied.url,
+        from,
+        generateApiKey(),
+        '/v1/regions',
+        via('198.51.100.51', '198.51.100.50'),
+      );
+      expectError(other, 401, 'unauthenticated');
+    });
+  });
+
   describe('with a gateway whose cache forgets after 1 s', () => {
     let shortLived: RunningApp;
     beforeAll(async () => {
