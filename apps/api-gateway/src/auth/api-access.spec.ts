@@ -14,7 +14,17 @@ function withAccess(routes: Partial<ApiRoute>[]): FastifyInstance {
   const config = { RATE_LIMIT_WINDOW_MS: 60_000 } as GatewayConfig;
   const unused = {} as never;
   const [resolver, bearer, limiter, ids, metering, failures] = Array<never>(6).fill(unused);
-  new ApiAccess(host, config, routes as ApiRoute[], resolver, bearer, limiter, ids, metering, failures);
+  new ApiAccess(
+    host,
+    config,
+    routes as ApiRoute[],
+    resolver,
+    bearer,
+    limiter,
+    ids,
+    metering,
+    failures,
+  );
   return fastify;
 }
 
