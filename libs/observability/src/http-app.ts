@@ -12,6 +12,12 @@ import { Metrics, MetricsModule } from './metrics';
 @Module({})
 class AppRoot {}
 
+/** Fastify settings an app chooses from its configuration. */
+export interface HttpAppOptions {
+  /** Which proxies' `X-Forwarded-For` to believe for `request.ip` (Fastify's `trustProxy`). */
+  trustProxy?: boolean | number | string;
+}
+
 /**
  * Creates a Nest app on Fastify with the platform's HTTP contract installed: request ids,
  * access log, metrics, the one error filter. The caller decides when to `listen` and how to
@@ -21,6 +27,7 @@ export async function createHttpApp(
   module: Type<unknown> | DynamicModule,
   logger: Logger,
   metrics: Metrics,
+  options: HttpAppOptions = {},
   lifecycle = new Lifecycle(),
 ): Promise<NestFastifyApplication> {
   const root: DynamicModule = {
@@ -28,7 +35,7 @@ export async function createHttpApp(
     imports: [MetricsModule.forApp(metrics), LifecycleModule.forApp(lifecycle), module],
   };
   // No Nest middleware anywhere: without middie, no request pays for a middleware chain.
-  const adapter = new FastifyAdapter({ ...fastifyOptions(logger), skipMiddie: true });
+  const adapter = new FastifyAdapter({ ...fastifyOptions(logger), ...options, skipMiddie: true });
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     logger: new PinoNestLogger(logger),
     bufferLogs: false,
