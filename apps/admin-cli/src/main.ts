@@ -8,9 +8,12 @@ import { readSecret } from './read-secret';
 
 const USAGE = `usage: npm run admin -- <command> [flags]
 
-  create-user    --email E [--name N]         (password on standard input)
+  create-user    --email E [--name N]         (password on standard input; email verified)
   create-project --owner EMAIL --name N --region R
   create-key     --project PRJ_ID --name N   (prints the secret once)
+  add-member     --project PRJ_ID --email E --role owner|admin|developer|viewer
+                 (adds an existing user directly; members invite instead)
+  verification-link --email E                (the link that verifies E, as mailed at sign-up)
   revoke-key     --key KEY_ID
   create-client  --owner EMAIL --name N --redirect-uri URI [--redirect-uri URI2 ...] [--public]
                  (a third-party app; prints its client_secret once unless --public)
@@ -28,6 +31,7 @@ async function main(): Promise<number> {
       region: { type: 'string' },
       project: { type: 'string' },
       key: { type: 'string' },
+      role: { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
       public: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -51,7 +55,7 @@ async function main(): Promise<number> {
   try {
     await Promise.all([clients.identity.ready(), clients.projects.ready()]);
     const { help: _help, ...flags } = values;
-    const result = await COMMANDS[command](clients, flags, () => readSecret('Password: '));
+    const result = await COMMANDS[command](clients, flags, () => readSecret('Password: '), config);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } catch (err) {
