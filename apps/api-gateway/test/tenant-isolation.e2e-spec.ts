@@ -47,6 +47,8 @@ let bTokenScope: string;
 let bIdToken: string | undefined;
 let aTicket: { id: string };
 let aClient: { id: string };
+/** A pending invitation to A's project, for an address with no account. */
+let aInvitation: { id: string };
 let aRequestId: string;
 let bRequestId: string;
 const since = new Date(Date.now() - 10 * 60_000).toISOString();
@@ -60,6 +62,7 @@ const aIdentifiers = () => [
   A.email,
   aTicket.id,
   aClient.id,
+  aInvitation.id,
   aRequestId,
   carol.id,
   carol.email,
@@ -104,6 +107,12 @@ beforeAll(async () => {
   });
   expect(client.status).toBe(201);
   aClient = client.json;
+  const invitation = await asA('POST', `/v1/projects/${A.project.id}/members`, {
+    email: `erin-${Date.now()}@example.com`,
+    role: 'admin',
+  });
+  expect(invitation.status).toBe(201);
+  aInvitation = invitation.json;
   const usage = await eventually(async () => {
     const res = await asA(
       'GET',
@@ -205,6 +214,23 @@ const FOREIGN: Record<string, { codes: string[]; probes: () => Probe[] }> = {
       probe('DELETE', `/v1/projects/${B.project.id}/members/${A.user.id}`),
     ],
   },
+  'GET /v1/projects/{id}/invitations': {
+    codes: ['project_not_found'],
+    probes: () => [probe('GET', `/v1/projects/${A.project.id}/invitations`)],
+  },
+  'DELETE /v1/projects/{id}/invitations/{invitation_id}': {
+    codes: ['project_not_found', 'not_found'],
+    probes: () => [
+      probe('DELETE', `/v1/projects/${A.project.id}/invitations/${aInvitation.id}`),
+      // A's invitation id on B's own project: it is not one of B's.
+      probe('DELETE', `/v1/projects/${B.project.id}/invitations/${aInvitation.id}`),
+    ],
+  },
+  // Addressed to someone else: as if it did not exist.
+  'POST /v1/invitations/{id}/accept': {
+    codes: ['not_found'],
+    probes: () => [probe('POST', `/v1/invitations/${aInvitation.id}/accept`)],
+  },
   'POST /v1/keys': {
     codes: ['project_not_found'],
     probes: () => [
@@ -262,6 +288,16 @@ const OWN: Record<string, { probes: () => Probe[]; cursors?: () => Probe[] }> = 
     cursors: () => [
       probe('GET', `/v1/projects/${B.project.id}/members?starting_after=${A.user.id}`),
     ],
+  },
+  'GET /v1/projects/{id}/invitations': {
+    probes: () => [probe('GET', `/v1/projects/${B.project.id}/invitations`)],
+    cursors: () => [
+      probe('GET', `/v1/projects/${B.project.id}/invitations?starting_after=${aInvitation.id}`),
+    ],
+  },
+  'GET /v1/invitations': {
+    probes: () => [probe('GET', '/v1/invitations?limit=100')],
+    cursors: () => [probe('GET', `/v1/invitations?starting_after=${aInvitation.id}`)],
   },
   'GET /v1/keys': {
     probes: () => [probe('GET', `/v1/keys?project_id=${B.project.id}&limit=100`)],
@@ -487,6 +523,13 @@ function roleProbes(ownKey: () => string | undefined): Record<string, () => Role
         probe('POST', `/v1/projects/${p}/members`, { email: dave.email, role: 'owner' }),
       ),
     ],
+    'GET /v1/projects/{id}/invitations': () => [
+      withAction('members.list', probe('GET', `/v1/projects/${p}/invitations`)),
+    ],
+    // Revoking an invitation is the inviter's business: owners and admins, as inviting.
+    'DELETE /v1/projects/{id}/invitations/{invitation_id}': () => [
+      withAction('members.add', probe('DELETE', `/v1/projects/${p}/invitations/${aInvitation.id}`)),
+    ],
     'DELETE /v1/projects/{id}/members/{user_id}': () => [
       withAction('members.remove', probe('DELETE', `/v1/projects/${p}/members/${carol.id}`)),
       withAction('members.remove_owner', probe('DELETE', `/v1/projects/${p}/members/${A.user.id}`)),
@@ -520,19 +563,29 @@ describe.each<MemberRole>(['viewer', 'developer'])(
       apiRequest(platform.url(), method, path, { token: A.secret, body });
 
     beforeAll(async () => {
+      // The way members join: A invites B's address, and B (verified) accepts.
       const res = await asA('POST', `/v1/projects/${A.project.id}/members`, {
         email: B.email,
         role,
       });
       expect(res.status).toBe(201);
-      expect(res.json).toMatchObject({ user_id: B.user.id, role });
+      expect(res.json).toMatchObject({ email: B.email, role, status: 'pending' });
+      const accepted = await apiRequest(
+        platform.url(),
+        'POST',
+        `/v1/invitations/${res.json.id}/accept`,
+        { token: B.secret },
+      );
+      expect(accepted.status).toBe(200);
+      expect(accepted.json).toMatchObject({ project_id: A.project.id, role, status: 'accepted' });
     });
 
     it('covers every operation on a project or key id', () => {
       const probes = roleProbes(() => 'key_x');
-      expect(Object.keys(FOREIGN).filter((op) => !probes[op] && !op.includes('tickets'))).toEqual(
-        [],
-      );
+      // Tickets are the user's own; accepting is the invitee's (no role of A's project).
+      const notProjectScoped = (op: string) =>
+        op.includes('tickets') || op === 'POST /v1/invitations/{id}/accept';
+      expect(Object.keys(FOREIGN).filter((op) => !probes[op] && !notProjectScoped(op))).toEqual([]);
     });
 
     it.each(CREDENTIALS)(
