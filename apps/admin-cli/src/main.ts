@@ -8,9 +8,12 @@ import { readSecret } from './read-secret';
 
 const USAGE = `usage: npm run admin -- <command> [flags]
 
-  create-user    --email E [--name N]         (password on standard input)
+  create-user    --email E [--name N]         (password on standard input; email verified)
   create-project --owner EMAIL --name N --region R
   create-key     --project PRJ_ID --name N   (prints the secret once)
+  add-member     --project PRJ_ID --email E --role owner|admin|developer|viewer
+                 (adds an existing user directly; members invite instead)
+  verification-link --email E                (the link that verifies E, as mailed at sign-up)
   revoke-key     --key KEY_ID
   set-project-limit --project PRJ_ID --limit N  (requests per minute; caps its keys' limits)
   create-client  --owner EMAIL --name N --redirect-uri URI [--redirect-uri URI2 ...] [--public]
@@ -30,6 +33,7 @@ async function main(): Promise<number> {
       project: { type: 'string' },
       key: { type: 'string' },
       limit: { type: 'string' },
+      role: { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
       public: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -53,7 +57,7 @@ async function main(): Promise<number> {
   try {
     await Promise.all([clients.identity.ready(), clients.projects.ready()]);
     const { help: _help, ...flags } = values;
-    const result = await COMMANDS[command](clients, flags, () => readSecret('Password: '));
+    const result = await COMMANDS[command](clients, flags, () => readSecret('Password: '), config);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } catch (err) {

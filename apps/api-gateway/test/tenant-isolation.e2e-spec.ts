@@ -48,6 +48,8 @@ let bTokenScope: string;
 let bIdToken: string | undefined;
 let aTicket: { id: string };
 let aClient: { id: string };
+/** A pending invitation to A's project, for an address with no account. */
+let aInvitation: { id: string };
 let aRequestId: string;
 let bRequestId: string;
 const since = new Date(Date.now() - 10 * 60_000).toISOString();
@@ -61,6 +63,7 @@ const aIdentifiers = () => [
   A.email,
   aTicket.id,
   aClient.id,
+  aInvitation.id,
   aRequestId,
   carol.id,
   carol.email,
@@ -69,7 +72,8 @@ const aIdentifiers = () => [
 beforeAll(async () => {
   platform = await TestPlatform.start(
     ['projects-service', 'auth-server', 'usage-worker', 'api-gateway'],
-    { USAGE_FLUSH_MS: '200' },
+    // This file sends hundreds of dead credentials from one address on purpose.
+    { USAGE_FLUSH_MS: '200', AUTH_FAILURES_PER_MINUTE: '100000' },
   );
   db = await DbSnapshotter.connect(platform.db.url);
   roles = loadRoleTable();
@@ -105,6 +109,12 @@ beforeAll(async () => {
   });
   expect(client.status).toBe(201);
   aClient = client.json;
+  const invitation = await asA('POST', `/v1/projects/${A.project.id}/members`, {
+    email: `erin-${Date.now()}@example.com`,
+    role: 'admin',
+  });
+  expect(invitation.status).toBe(201);
+  aInvitation = invitation.json;
   const usage = await eventually(async () => {
     const res = await asA(
       'GET',
@@ -206,6 +216,23 @@ const FOREIGN: Record<string, { codes: string[]; probes: () => Probe[] }> = {
       probe('DELETE', `/v1/projects/${B.project.id}/members/${A.user.id}`),
     ],
   },
+  'GET /v1/projects/{id}/invitations': {
+    codes: ['project_not_found'],
+    probes: () => [probe('GET', `/v1/projects/${A.project.id}/invitations`)],
+  },
+  'DELETE /v1/projects/{id}/invitations/{invitation_id}': {
+    codes: ['project_not_found', 'not_found'],
+    probes: () => [
+      probe('DELETE', `/v1/projects/${A.project.id}/invitations/${aInvitation.id}`),
+      // A's invitation id on B's own project: it is not one of B's.
+      probe('DELETE', `/v1/projects/${B.project.id}/invitations/${aInvitation.id}`),
+    ],
+  },
+  // Addressed to someone else: as if it did not exist.
+  'POST /v1/invitations/{id}/accept': {
+    codes: ['not_found'],
+    probes: () => [probe('POST', `/v1/invitations/${aInvitation.id}/accept`)],
+  },
   'POST /v1/keys': {
     codes: ['project_not_found'],
     probes: () => [
@@ -263,6 +290,16 @@ const OWN: Record<string, { probes: () => Probe[]; cursors?: () => Probe[] }> = 
     cursors: () => [
       probe('GET', `/v1/projects/${B.project.id}/members?starting_after=${A.user.id}`),
     ],
+  },
+  'GET /v1/projects/{id}/invitations': {
+    probes: () => [probe('GET', `/v1/projects/${B.project.id}/invitations`)],
+    cursors: () => [
+      probe('GET', `/v1/projects/${B.project.id}/invitations?starting_after=${aInvitation.id}`),
+    ],
+  },
+  'GET /v1/invitations': {
+    probes: () => [probe('GET', '/v1/invitations?limit=100')],
+    cursors: () => [probe('GET', `/v1/invitations?starting_after=${aInvitation.id}`)],
   },
   'GET /v1/keys': {
     probes: () => [probe('GET', `/v1/keys?project_id=${B.project.id}&limit=100`)],
@@ -501,6 +538,13 @@ function roleProbes(ownKey: () => string | undefined): Record<string, () => Role
         probe('POST', `/v1/projects/${p}/members`, { email: dave.email, role: 'owner' }),
       ),
     ],
+    'GET /v1/projects/{id}/invitations': () => [
+      withAction('members.list', probe('GET', `/v1/projects/${p}/invitations`)),
+    ],
+    // Revoking an invitation is the inviter's business: owners and admins, as inviting.
+    'DELETE /v1/projects/{id}/invitations/{invitation_id}': () => [
+      withAction('members.add', probe('DELETE', `/v1/projects/${p}/invitations/${aInvitation.id}`)),
+    ],
     'DELETE /v1/projects/{id}/members/{user_id}': () => [
       withAction('members.remove', probe('DELETE', `/v1/projects/${p}/members/${carol.id}`)),
       withAction('members.remove_owner', probe('DELETE', `/v1/projects/${p}/members/${A.user.id}`)),
@@ -534,14 +578,29 @@ describe.each<MemberRole>(['viewer', 'developer'])(
       apiRequest(platform.url(), method, path, { token: A.secret, body });
 
     beforeAll(async () => {
-      await platform.addMember(A.project.id, A.secret, B.email, role);
+      // The way members join: A invites B's address, and B (verified) accepts.
+      const res = await asA('POST', `/v1/projects/${A.project.id}/members`, {
+        email: B.email,
+        role,
+      });
+      expect(res.status).toBe(201);
+      expect(res.json).toMatchObject({ email: B.email, role, status: 'pending' });
+      const accepted = await apiRequest(
+        platform.url(),
+        'POST',
+        `/v1/invitations/${res.json.id}/accept`,
+        { token: B.secret },
+      );
+      expect(accepted.status).toBe(200);
+      expect(accepted.json).toMatchObject({ project_id: A.project.id, role, status: 'accepted' });
     });
 
     it('covers every operation on a project or key id', () => {
       const probes = roleProbes(() => 'key_x');
-      expect(Object.keys(FOREIGN).filter((op) => !probes[op] && !op.includes('tickets'))).toEqual(
-        [],
-      );
+      // Tickets are the user's own; accepting is the invitee's (no role of A's project).
+      const notProjectScoped = (op: string) =>
+        op.includes('tickets') || op === 'POST /v1/invitations/{id}/accept';
+      expect(Object.keys(FOREIGN).filter((op) => !probes[op] && !notProjectScoped(op))).toEqual([]);
     });
 
     it.each(CREDENTIALS)(
@@ -692,6 +751,20 @@ describe('security: B’s project-confined key on every route', () => {
     'DELETE /v1/projects/{id}/members/{user_id}': () => ({
       want: absent(),
       probes: [probe('DELETE', `/v1/projects/${b2.project}/members/${B.user.id}`)],
+    }),
+    'GET /v1/projects/{id}/invitations': () => ({
+      want: absent(),
+      probes: [probe('GET', `/v1/projects/${b2.project}/invitations`)],
+    }),
+    'DELETE /v1/projects/{id}/invitations/{invitation_id}': () => ({
+      want: absent(),
+      probes: [probe('DELETE', `/v1/projects/${b2.project}/invitations/inv_${'0'.repeat(20)}`)],
+    }),
+    'GET /v1/invitations': (op) => ({ want: ok(op), probes: [probe('GET', '/v1/invitations')] }),
+    // Joining another project is not for a key confined to one.
+    'POST /v1/invitations/{id}/accept': () => ({
+      want: refused,
+      probes: [probe('POST', `/v1/invitations/inv_${'0'.repeat(20)}/accept`)],
     }),
     'POST /v1/keys': () => ({
       want: absent(),

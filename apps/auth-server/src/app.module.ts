@@ -7,9 +7,12 @@ import { createRedis, EventBus, pingRedis } from '@cap/queue';
 import { ClientsRepository } from './clients/clients.repository';
 import { ClientsService } from './clients/clients.service';
 import { AuthServerConfig, CONFIG, LOGGER } from './config';
+import { EmailVerificationController } from './email-verification/email-verification.controller';
+import { EmailVerificationService } from './email-verification/email-verification.service';
 import { InteractionsController } from './interactions/interactions.controller';
 import { InteractionsService } from './interactions/interactions.service';
 import { SignInThrottle } from './interactions/sign-in-throttle';
+import { Mailer } from './mail/mailer';
 import { GrantsRepository } from './oauth/grants.repository';
 import { OAuthHousekeeping } from './oauth/oauth-housekeeping.service';
 import { OAuthRoutes } from './oauth/oauth-routes';
@@ -36,11 +39,22 @@ export class AppModule implements OnApplicationShutdown {
 
   static forRoot(config: AuthServerConfig, logger: Logger): DynamicModule {
     if (config.usesDevelopmentSecrets) {
-      logger.warn('COOKIE_SECRETS or KEY_ENCRYPTION_SECRET is not set: using development secrets');
+      logger.warn(
+        'COOKIE_SECRETS, KEY_ENCRYPTION_SECRET or EMAIL_VERIFICATION_SECRET is not set: ' +
+          'using development secrets',
+      );
+    }
+    if (!config.SMTP_URL && config.NODE_ENV === 'production') {
+      logger.warn('SMTP_URL is not set: verification links are written to this log, not mailed');
     }
     return {
       module: AppModule,
-      controllers: [HealthController, InteractionsController, SignUpController],
+      controllers: [
+        HealthController,
+        InteractionsController,
+        SignUpController,
+        EmailVerificationController,
+      ],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
@@ -83,6 +97,8 @@ export class AppModule implements OnApplicationShutdown {
         SignInThrottle,
         InteractionsService,
         SignUpService,
+        Mailer,
+        EmailVerificationService,
         IdentityRpcServer,
         {
           provide: READINESS_CHECKS,

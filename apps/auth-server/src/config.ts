@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEVELOPMENT_EMAIL_VERIFICATION_SECRET } from '@cap/auth';
 import { baseEnv, databaseEnv, port, postgresUrl } from '@cap/config';
 
 /**
@@ -39,6 +40,18 @@ export const authServerEnv = baseEnv
       .optional(),
     /** Seals the private signing keys stored in Postgres (AES-256-GCM). */
     KEY_ENCRYPTION_SECRET: secret.optional(),
+    /** Signs email verification links (HMAC-SHA256). Changing it voids links not yet used. */
+    EMAIL_VERIFICATION_SECRET: secret.optional(),
+    /**
+     * Where mail goes (`smtp://user:pass@host:587`, `smtps://…:465`). Unset: verification links
+     * are written to this server's log at `info` instead, for local use.
+     */
+    SMTP_URL: z.preprocess(
+      (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+      z.url({ protocol: /^smtps?$/ }).optional(),
+    ),
+    /** The From of the mail this server sends. */
+    MAIL_FROM: z.string().min(3).default('Cloud API Platform <no-reply@localhost>'),
     /** Failed sign-ins per account, and per client IP address, within SIGNIN_WINDOW_S. */
     SIGNIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
     SIGNIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(20),
@@ -55,7 +68,12 @@ export const authServerEnv = baseEnv
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
-    for (const name of ['ISSUER', 'COOKIE_SECRETS', 'KEY_ENCRYPTION_SECRET'] as const) {
+    for (const name of [
+      'ISSUER',
+      'COOKIE_SECRETS',
+      'KEY_ENCRYPTION_SECRET',
+      'EMAIL_VERIFICATION_SECRET',
+    ] as const) {
       if (env[name] === undefined) {
         ctx.addIssue({ code: 'custom', path: [name], message: 'is required in production' });
       }
@@ -67,8 +85,11 @@ export const authServerEnv = baseEnv
     API_AUDIENCE: env.API_AUDIENCE.replace(/\/$/, ''),
     COOKIE_SECRETS: env.COOKIE_SECRETS ?? [DEVELOPMENT_SECRET],
     KEY_ENCRYPTION_SECRET: env.KEY_ENCRYPTION_SECRET ?? DEVELOPMENT_SECRET,
+    EMAIL_VERIFICATION_SECRET:
+      env.EMAIL_VERIFICATION_SECRET ?? DEVELOPMENT_EMAIL_VERIFICATION_SECRET,
     /** Whether a development default stands in for a secret (logged as a warning at start). */
-    usesDevelopmentSecrets: !env.COOKIE_SECRETS || !env.KEY_ENCRYPTION_SECRET,
+    usesDevelopmentSecrets:
+      !env.COOKIE_SECRETS || !env.KEY_ENCRYPTION_SECRET || !env.EMAIL_VERIFICATION_SECRET,
   }));
 
 export type AuthServerConfig = z.infer<typeof authServerEnv>;

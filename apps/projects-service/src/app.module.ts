@@ -5,6 +5,8 @@ import { createRedis, EventBus, pingRedis } from '@cap/queue';
 import { CONFIG, ProjectsServiceConfig } from './config';
 import { Database, databaseProvider, pingDb } from '@cap/db';
 import { GrantRevocationsListener } from './keys/grant-revocations.listener';
+import { InvitationsRepository } from './invitations/invitations.repository';
+import { InvitationsService } from './invitations/invitations.service';
 import { KeysRepository } from './keys/keys.repository';
 import { KeysService } from './keys/keys.service';
 import { MembersRepository } from './members/members.repository';
@@ -43,10 +45,12 @@ export class AppModule implements OnApplicationShutdown {
         ProjectsRepository,
         KeysRepository,
         MembersRepository,
+        InvitationsRepository,
         TicketsRepository,
         ProjectsService,
         KeysService,
         MembersService,
+        InvitationsService,
         TicketsService,
         ProjectsRpcServer,
         GrantRevocationsListener,

@@ -3,6 +3,7 @@ import type { ErrorShape } from './domain-error';
 import type {
   ApiKey,
   Deleted,
+  Invitation,
   ListPage,
   Member,
   MemberRole,
@@ -109,10 +110,37 @@ export type ProjectsJobs = {
     req: { v: 1; actor: Actor; project_id: string; limit: number; starting_after?: string };
     res: ListPage<Member>;
   };
-  /** Needs owner or admin (owner to add an owner). The user is named by email. */
-  'members.add': {
+  /**
+   * Needs owner or admin (owner to invite an owner). Invites an email address, whether or not
+   * anyone has an account with it (the answer is the same); the holder of the verified address
+   * accepts. `409 conflict` only for an email of a current member (which the inviter can list).
+   */
+  'members.invite': {
     req: { v: 1; actor: Actor; project_id: string; email: string; role: MemberRole };
-    res: Member;
+    res: Invitation;
+  };
+  /** Any member: the project's pending invitations, oldest first. */
+  'invitations.list_for_project': {
+    req: { v: 1; actor: Actor; project_id: string; limit: number; starting_after?: string };
+    res: ListPage<Invitation>;
+  };
+  /** Needs owner or admin. A pending invitation can no longer be accepted. */
+  'invitations.revoke': {
+    req: { v: 1; actor: Actor; project_id: string; invitation_id: string };
+    res: Invitation;
+  };
+  /** The pending invitations for the actor's verified email (none while it is unverified). */
+  'invitations.list_mine': {
+    req: { v: 1; actor: Actor; limit: number; starting_after?: string };
+    res: ListPage<Invitation>;
+  };
+  /**
+   * Makes the actor a member with the invited role, if their email is verified and is the
+   * invitation's; otherwise `404 not_found`, as if there were no such invitation.
+   */
+  'invitations.accept': {
+    req: { v: 1; actor: Actor; invitation_id: string };
+    res: Invitation;
   };
   /**
    * Needs owner or admin (owner to remove an owner); anyone may remove themselves. The last
@@ -187,11 +215,21 @@ export type ProjectsJobs = {
     req: { v: 1; project_id: string; rate_limit: number };
     res: { project_id: string; rate_limit: number };
   };
+  /** The operator adds an existing user (by email) directly, with no invitation. */
+  'admin.members.add': {
+    req: { v: 1; project_id: string; email: string; role: MemberRole };
+    res: Member;
+  };
 };
 
 export type IdentityJobs = {
   'users.create': { req: { v: 1; email: string; name?: string; password_hash: string }; res: User };
   'users.find-by-email': { req: { v: 1; email: string }; res: User | null };
+  /** The operator creates a user: its email counts as verified (the operator vouches for it). */
+  'admin.users.create': {
+    req: { v: 1; email: string; name?: string; password_hash: string };
+    res: User;
+  };
   'users.get': { req: { v: 1; user_id: string }; res: User };
   /** Registers a third-party app for `actor`. The secret is made and hashed by the caller. */
   'clients.create': {

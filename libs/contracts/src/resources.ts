@@ -98,6 +98,29 @@ export const memberSchema = z
   .meta({ id: 'Member' });
 export type Member = z.infer<typeof memberSchema>;
 
+export const INVITATION_STATUSES = ['pending', 'accepted', 'revoked', 'expired'] as const;
+export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
+
+/**
+ * An invitation to join a project, addressed to an email. It says nothing of whether anyone
+ * has an account with that address; only the holder of the verified address can accept it.
+ */
+export const invitationSchema = z
+  .object({
+    id: z.string().meta({ example: 'inv_3fQ9aZ8vY8qW8k9fFzq3' }),
+    project_id: z.string(),
+    project_name: z.string(),
+    email: z.string(),
+    role: z.enum(MEMBER_ROLES),
+    /** The member who invited (`usr_…`). */
+    invited_by: z.string(),
+    status: z.enum(INVITATION_STATUSES),
+    created_at: time,
+    expires_at: time,
+  })
+  .meta({ id: 'Invitation' });
+export type Invitation = z.infer<typeof invitationSchema>;
+
 /** What a DELETE answers. */
 export const deletedSchema = z
   .object({ id: z.string(), deleted: z.literal(true) })

@@ -105,6 +105,17 @@ export const addMemberBody = z.strictObject({
 });
 export type AddMemberBody = z.infer<typeof addMemberBody>;
 
+export const invitationIdParam = z.strictObject({
+  id: z.string().refine((s) => isId('invitation', s), 'must be an invitation id (inv_…)'),
+});
+
+export const projectInvitationParams = z.strictObject({
+  id: projectId,
+  invitation_id: z
+    .string()
+    .refine((s) => isId('invitation', s), 'must be an invitation id (inv_…)'),
+});
+
 /** Rotation: how long the previous secret keeps working (0 s to 7 days; default 24 h). */
 export const rotateKeyBody = z.strictObject({
   grace_period_seconds: z.int('must be an integer').min(0).max(604_800).default(86_400),

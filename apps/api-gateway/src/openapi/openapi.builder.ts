@@ -140,6 +140,7 @@ function errorResponses(route: DocumentedRoute): Record<string, Json> {
 const TAG_DESCRIPTIONS: Record<string, string> = {
   projects: 'Projects, and who may act on them.',
   keys: 'API keys: issue, list, rotate, revoke.',
+  invitations: 'Invitations to join projects, waiting for you.',
   regions: 'Where projects can run.',
   usage: 'Request counts per project.',
   user: 'The user behind a credential.',

@@ -19,6 +19,7 @@ export class IdentityRpcServer extends RpcServer<IdentityJobs> {
   ) {
     super(rpcServerOptions(QUEUES.identity, config, logger, metrics), {
       'users.create': (p) => users.create(p),
+      'admin.users.create': (p) => users.createVerified(p),
       'users.find-by-email': (p) => users.findByEmail(p),
       'users.get': (p) => users.get(p),
       'clients.create': (p) => clients.create(p),

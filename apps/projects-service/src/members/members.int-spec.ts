@@ -1,5 +1,6 @@
 /**
- * Members against the real Postgres and Redis: listing with the users' names, adding by email,
+ * Members against the real Postgres and Redis: listing with the users' names, the operator's
+ * direct add by email (members invite otherwise: security-invitations.int-spec.ts),
  * removing (and what happens to the removed member's keys), and the last owner. Who may do
  * each is proven in projects/roles.int-spec.ts.
  */
@@ -27,9 +28,8 @@ describe('members.list', () => {
     for (let i = 0; i < 4; i++) others.push(await f.user());
     const prj = await f.project(owner);
     for (const o of others) {
-      await f.members.add({
+      await f.members.adminAdd({
         v: 1,
-        actor: owner,
         project_id: prj,
         email: `${o.user_id.toLowerCase()}@example.com`,
         role: 'viewer',
@@ -106,14 +106,13 @@ describe('members.list', () => {
   });
 });
 
-describe('members.add', () => {
+describe('admin.members.add (the operator adds directly)', () => {
   it('finds the user by email whatever its case, and answers the member', async () => {
     const owner = await f.user();
     const newcomer = await f.user({ email: 'grace.hopper@example.com', name: 'Grace' });
     const prj = await f.project(owner);
-    const member = await f.members.add({
+    const member = await f.members.adminAdd({
       v: 1,
-      actor: owner,
       project_id: prj,
       email: '  Grace.Hopper@EXAMPLE.com ',
       role: 'admin',
@@ -133,9 +132,8 @@ describe('members.add', () => {
     const owner = await f.user();
     const prj = await f.project(owner);
     await rejects(
-      f.members.add({
+      f.members.adminAdd({
         v: 1,
-        actor: owner,
         project_id: prj,
         email: 'nobody@example.com',
         role: 'viewer',
@@ -151,9 +149,8 @@ describe('members.add', () => {
     const prj = await f.project(owner, [[dev, 'developer']]);
     for (const role of ['developer', 'admin'] as const) {
       await rejects(
-        f.members.add({
+        f.members.adminAdd({
           v: 1,
-          actor: owner,
           project_id: prj,
           email: `${dev.user_id.toLowerCase()}@example.com`,
           role,
@@ -229,9 +226,8 @@ describe('members.remove', () => {
     const first = await f.user();
     const second = await f.user();
     const prj = await f.project(first);
-    await f.members.add({
+    await f.members.adminAdd({
       v: 1,
-      actor: first,
       project_id: prj,
       email: `${second.user_id.toLowerCase()}@example.com`,
       role: 'owner',

@@ -72,7 +72,10 @@ export class MembersRepository {
     return row?.id ?? null;
   }
 
-  /** Adds `userId` to a live project with `role`, unless already a member. */
+  /**
+   * Adds `userId` to a live project with `role`, unless already a member. Only the operator
+   * adds directly (`admin.members.add`); everyone else goes through an invitation.
+   */
   async add(projectId: string, userId: string, role: MemberRole): Promise<AddResult> {
     return this.db.client.$transaction(async (tx) => {
       if (!(await lockLiveProject(tx, projectId))) return { kind: 'gone' };
@@ -129,7 +132,10 @@ export class MembersRepository {
  * Locks the project's row for the rest of the transaction, so membership changes of one project
  * happen one at a time. `false` when the project is not live.
  */
-async function lockLiveProject(tx: Prisma.TransactionClient, projectId: string): Promise<boolean> {
+export async function lockLiveProject(
+  tx: Prisma.TransactionClient,
+  projectId: string,
+): Promise<boolean> {
   const rows = await tx.$queryRaw<Array<{ id: string }>>`
     SELECT id FROM projects WHERE id = ${projectId} AND deleted_at IS NULL FOR UPDATE`;
   return rows.length > 0;

@@ -32,10 +32,12 @@ export class MembersService {
     return page;
   }
 
-  /** Adds an existing user, named by email. Only an owner may make another owner. */
-  async add(req: Req<'members.add'>): Promise<Member> {
-    const role = await authorize(this.projects, req.project_id, req.actor, 'members.add');
-    if (req.role === 'owner') assertMay(role, 'members.add_owner');
+  /**
+   * The operator adds an existing user, named by email, with no invitation (`npm run admin --
+   * add-member`): the operator vouches for who holds the address. Members invite instead
+   * (invitations.service.ts), which never tells whether an account exists.
+   */
+  async adminAdd(req: Req<'admin.members.add'>): Promise<Member> {
     const userId = await this.members.findUserIdByEmail(req.email);
     if (!userId) {
       throw new DomainError('user_not_found', `No user has the email address ${req.email}.`, {

@@ -58,7 +58,7 @@ const SCENARIOS: { [A in Action]: (s: Scene) => Promise<unknown> } = {
     f.members.list({ v: 1, actor: s.actor, project_id: s.projectId, limit: 10 }),
   'members.add': async (s) => {
     const newcomer = await f.user();
-    return f.members.add({
+    return f.invitations.invite({
       v: 1,
       actor: s.actor,
       project_id: s.projectId,
@@ -68,7 +68,7 @@ const SCENARIOS: { [A in Action]: (s: Scene) => Promise<unknown> } = {
   },
   'members.add_owner': async (s) => {
     const newcomer = await f.user();
-    return f.members.add({
+    return f.invitations.invite({
       v: 1,
       actor: s.actor,
       project_id: s.projectId,

@@ -4,6 +4,7 @@ import { ProjectsJobs, QUEUES } from '@cap/contracts';
 import { Metrics } from '@cap/observability';
 import { RpcServer, rpcServerOptions } from '@cap/queue';
 import { CONFIG, ProjectsServiceConfig } from '../config';
+import { InvitationsService } from '../invitations/invitations.service';
 import { KeysService } from '../keys/keys.service';
 import { MembersService } from '../members/members.service';
 import { ProjectsService } from '../projects/projects.service';
@@ -21,6 +22,7 @@ export class ProjectsRpcServer extends RpcServer<ProjectsJobs> {
     projects: ProjectsService,
     keys: KeysService,
     members: MembersService,
+    invitations: InvitationsService,
     tickets: TicketsService,
     regions: RegionsRepository,
   ) {
@@ -32,7 +34,11 @@ export class ProjectsRpcServer extends RpcServer<ProjectsJobs> {
       'projects.update': (p) => projects.update(p),
       'projects.delete': (p) => projects.delete(p),
       'members.list': (p) => members.list(p),
-      'members.add': (p) => members.add(p),
+      'members.invite': (p) => invitations.invite(p),
+      'invitations.list_for_project': (p) => invitations.listForProject(p),
+      'invitations.revoke': (p) => invitations.revoke(p),
+      'invitations.list_mine': (p) => invitations.listMine(p),
+      'invitations.accept': (p) => invitations.accept(p),
       'members.remove': (p) => members.remove(p),
       'keys.create': (p) => keys.create(p),
       'keys.list': (p) => keys.list(p),
@@ -46,6 +52,7 @@ export class ProjectsRpcServer extends RpcServer<ProjectsJobs> {
       'admin.keys.create': (p) => keys.adminCreate(p),
       'admin.keys.revoke': (p) => keys.adminRevoke(p),
       'admin.projects.set-limit': (p) => projects.adminSetLimit(p),
+      'admin.members.add': (p) => members.adminAdd(p),
     });
   }
 }
