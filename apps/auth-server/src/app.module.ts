@@ -22,6 +22,7 @@ import { Csrf } from './pages/csrf';
 import { IdentityRpcServer } from './rpc/identity-rpc.server';
 import { SignUpController } from './sign-up/sign-up.controller';
 import { SignUpService } from './sign-up/sign-up.service';
+import { SignUpThrottle } from './sign-up/sign-up-throttle';
 import { SigningKeysRepository } from './signing-keys/signing-keys.repository';
 import { SigningKeysService } from './signing-keys/signing-keys.service';
 import { UsersRepository } from './users/users.repository';
@@ -81,6 +82,7 @@ export class AppModule implements OnApplicationShutdown {
         TokenThrottle,
         OAuthHousekeeping,
         SignInThrottle,
+        SignUpThrottle,
         InteractionsService,
         SignUpService,
         IdentityRpcServer,

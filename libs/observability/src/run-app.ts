@@ -12,6 +12,7 @@ interface AppEnv {
   PORT: number;
   HOST: string;
   LOG_LEVEL: Parameters<typeof createLogger>[1];
+  TRUST_PROXY?: false | number | string[];
 }
 
 /**
@@ -26,7 +27,9 @@ export function runApp<S extends z.ZodType<AppEnv>>(options: {
 }): void {
   const config = loadConfigOrExit(options.env, options.name);
   const logger = createLogger(options.name, config.LOG_LEVEL);
-  createHttpApp(options.module(config, logger), logger, new Metrics(options.name))
+  createHttpApp(options.module(config, logger), logger, new Metrics(options.name), {
+    trustProxy: config.TRUST_PROXY,
+  })
     .then(async (app) => {
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
