@@ -1,11 +1,22 @@
 import { hash } from '@node-rs/argon2';
 import { generateClientSecret, hashClientSecret, newApiKey } from '@cap/auth';
-import { DomainError, IdentityJobs, isId, ProjectsJobs, SCOPES } from '@cap/contracts';
+import {
+  DomainError,
+  IdentityAdminJobs,
+  IdentityPublicJobs,
+  isId,
+  ProjectsAdminJobs,
+  ProjectsPublicJobs,
+  SCOPES,
+} from '@cap/contracts';
 import { RpcClient } from '@cap/queue';
 
+/** The public queues (lookups, acting as a user) and the operator's own (`admin.` jobs). */
 export interface Clients {
-  identity: RpcClient<IdentityJobs>;
-  projects: RpcClient<ProjectsJobs>;
+  identity: RpcClient<IdentityPublicJobs>;
+  projects: RpcClient<ProjectsPublicJobs>;
+  adminIdentity: RpcClient<IdentityAdminJobs>;
+  adminProjects: RpcClient<ProjectsAdminJobs>;
 }
 
 /** Parsed flags: a string, a repeated flag's strings, or a switch. */
@@ -46,7 +57,7 @@ export const COMMANDS = {
     }
     const password_hash = await hash(password, { algorithm: 2 });
     const name = typeof flags.name === 'string' ? flags.name : undefined;
-    return c.identity.call('users.create', { v: 1, email, name, password_hash });
+    return c.adminIdentity.call('admin.users.create', { v: 1, email, name, password_hash });
   },
 
   async 'create-project'(c: Clients, flags: Flags) {
@@ -67,7 +78,7 @@ export const COMMANDS = {
       });
     }
     const { secret, ...stored } = newApiKey();
-    const key = await c.projects.call('admin.keys.create', {
+    const key = await c.adminProjects.call('admin.keys.create', {
       v: 1,
       project_id: projectId,
       name: required(flags, 'name'),
@@ -92,7 +103,7 @@ export const COMMANDS = {
     }
     const isPublic = flags.public === true;
     const secret = isPublic ? undefined : generateClientSecret();
-    const client = await c.identity.call('clients.create', {
+    const client = await c.adminIdentity.call('admin.clients.create', {
       v: 1,
       actor: { user_id: owner.id, scopes: [...SCOPES] },
       name: required(flags, 'name'),
@@ -108,7 +119,7 @@ export const COMMANDS = {
     if (!isId('key', keyId)) {
       throw new DomainError('invalid_request', '--key must be a key id (key_…).', { param: 'key' });
     }
-    return c.projects.call('admin.keys.revoke', { v: 1, key_id: keyId });
+    return c.adminProjects.call('admin.keys.revoke', { v: 1, key_id: keyId });
   },
 } as const;
 

@@ -19,7 +19,7 @@ import { RedisArtifactStore } from './oauth/redis-artifacts.store';
 import { TokenRevocationService } from './oauth/token-revocation.service';
 import { OAUTH_REDIS, REDIS_ARTIFACTS } from './oauth/tokens';
 import { Csrf } from './pages/csrf';
-import { IdentityRpcServer } from './rpc/identity-rpc.server';
+import { IdentityAdminRpcServer, IdentityRpcServer } from './rpc/identity-rpc.server';
 import { SignUpController } from './sign-up/sign-up.controller';
 import { SignUpService } from './sign-up/sign-up.service';
 import { SignUpThrottle } from './sign-up/sign-up-throttle';
@@ -86,18 +86,26 @@ export class AppModule implements OnApplicationShutdown {
         InteractionsService,
         SignUpService,
         IdentityRpcServer,
+        IdentityAdminRpcServer,
         {
           provide: READINESS_CHECKS,
-          inject: [Database, OAUTH_REDIS, IdentityRpcServer, OidcProviderService],
+          inject: [
+            Database,
+            OAUTH_REDIS,
+            IdentityRpcServer,
+            IdentityAdminRpcServer,
+            OidcProviderService,
+          ],
           useFactory: (
             db: Database,
             redis: Redis,
             rpc: IdentityRpcServer,
+            admin: IdentityAdminRpcServer,
             oidc: OidcProviderService,
           ): ReadinessCheck[] => [
             { name: 'postgres', check: () => pingDb(db.client) },
             { name: 'redis', check: () => pingRedis(redis) },
-            { name: 'queue', check: async () => rpc.running },
+            { name: 'queue', check: async () => rpc.running && admin.running },
             { name: 'oauth', check: async () => oidc.ready },
           ],
         },

@@ -18,9 +18,11 @@ export class TestPlatform {
     readonly apps: Map<AppName, RunningApp>,
   ) {}
 
+  /** `appEnv`: settings of one app only, over `extraEnv` (its own Redis user, say). */
   static async start(
     names: AppName[] = ['projects-service', 'auth-server', 'api-gateway'],
     extraEnv: Record<string, string> = {},
+    appEnv: Partial<Record<AppName, Record<string, string>>> = {},
   ): Promise<TestPlatform> {
     const db = await createTestDatabase();
     // The issuer is the auth-server's own URL: known before anything starts.
@@ -37,7 +39,9 @@ export class TestPlatform {
       ...extraEnv,
     };
     const apps = await Promise.all(
-      names.map((n) => startApp(n, env, n === 'auth-server' ? { port: authPort } : {})),
+      names.map((n) =>
+        startApp(n, { ...env, ...appEnv[n] }, n === 'auth-server' ? { port: authPort } : {}),
+      ),
     );
     return new TestPlatform(db, env, new Map(apps.map((a) => [a.name, a])));
   }
@@ -63,7 +67,7 @@ export class TestPlatform {
   /** A user with a project and an API key for it: the start of most tests. */
   async tenant(label: string, region = 'us-east') {
     const email = `${label}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
-    const user = await this.admin<Res<IdentityJobs, 'users.create'>>(
+    const user = await this.admin<Res<IdentityJobs, 'admin.users.create'>>(
       ['create-user', '--email', email, '--name', label],
       'a long enough password\n',
     );

@@ -19,7 +19,7 @@ export function validEmail(email: string): string {
 export class UsersService {
   constructor(private readonly users: UsersRepository) {}
 
-  async create(req: Req<'users.create'>): Promise<User> {
+  async create(req: Req<'admin.users.create'>): Promise<User> {
     const email = validEmail(req.email);
     if (!req.password_hash.startsWith('$argon2id$')) {
       throw new DomainError('invalid_request', 'Passwords must arrive hashed with argon2id.', {
