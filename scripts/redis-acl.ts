@@ -4,11 +4,12 @@
  *   REDIS_PASSWORD_API_GATEWAY=… REDIS_PASSWORD_AUTH_SERVER=… REDIS_PASSWORD_PROJECTS_SERVICE=… \
  *   REDIS_PASSWORD_USAGE_WORKER=… REDIS_PASSWORD_ADMIN=… \
  *     node -r @swc-node/register scripts/redis-acl.ts [--prefix cap] [--format file|commands]
- *     [--out FILE] [--apply REDIS_URL]
+ *     [--out FILE] [--apply]
  *
  * `--format file` (the default) prints an ACL file for `redis-server --aclfile` (the default user
  * off, a `healthcheck` user that may only PING); `commands` prints `ACL SETUSER` lines for
- * `redis-cli`. `--apply URL` runs them against that Redis (as a user allowed ACL SETUSER).
+ * `redis-cli`. `--apply` runs them against the Redis at REDIS_ACL_ADMIN_URL (a user allowed
+ * ACL SETUSER; the k8s Job `cap-redis-acl`).
  * Passwords are written as SHA-256 hashes (`#…`): the output holds no secret.
  */
 import { writeFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ async function main(): Promise<number> {
       'user-prefix': { type: 'string', default: 'cap-' },
       format: { type: 'string', default: 'file' },
       out: { type: 'string' },
-      apply: { type: 'string' },
+      apply: { type: 'boolean' },
     },
   });
   const missing = REDIS_SERVICES.map(redisPasswordEnv).filter((n) => !process.env[n]);
@@ -44,7 +45,12 @@ async function main(): Promise<number> {
   }));
   const prefix = values.prefix;
   if (values.apply) {
-    const redis = new Redis(values.apply, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const url = process.env.REDIS_ACL_ADMIN_URL;
+    if (!url) {
+      process.stderr.write('redis-acl: --apply needs REDIS_ACL_ADMIN_URL\n');
+      return 1;
+    }
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
       await redis.connect();
       for (const u of users) {
