@@ -9,20 +9,25 @@ import {
 } from '@cap/auth';
 import {
   DomainError,
-  IdentityJobs,
+  IdentityAdminJobs,
+  IdentityPublicJobs,
   isId,
   isoSeconds,
   MAX_RATE_LIMIT,
   MEMBER_ROLES,
   MemberRole,
-  ProjectsJobs,
+  ProjectsAdminJobs,
+  ProjectsPublicJobs,
   SCOPES,
 } from '@cap/contracts';
 import { RpcClient } from '@cap/queue';
 
+/** The public queues (lookups, acting as a user) and the operator's own (`admin.` jobs). */
 export interface Clients {
-  identity: RpcClient<IdentityJobs>;
-  projects: RpcClient<ProjectsJobs>;
+  identity: RpcClient<IdentityPublicJobs>;
+  projects: RpcClient<ProjectsPublicJobs>;
+  adminIdentity: RpcClient<IdentityAdminJobs>;
+  adminProjects: RpcClient<ProjectsAdminJobs>;
 }
 
 /** What commands need of the CLI's own configuration. */
@@ -70,7 +75,7 @@ export const COMMANDS = {
     }
     const password_hash = await hash(password, { algorithm: 2 });
     const name = typeof flags.name === 'string' ? flags.name : undefined;
-    return c.identity.call('admin.users.create', { v: 1, email, name, password_hash });
+    return c.adminIdentity.call('admin.users.create', { v: 1, email, name, password_hash });
   },
 
   /**
@@ -115,7 +120,7 @@ export const COMMANDS = {
         },
       );
     }
-    return c.projects.call('admin.members.add', {
+    return c.adminProjects.call('admin.members.add', {
       v: 1,
       project_id: projectId,
       email: required(flags, 'email'),
@@ -141,7 +146,7 @@ export const COMMANDS = {
       });
     }
     const { secret, ...stored } = newApiKey();
-    const key = await c.projects.call('admin.keys.create', {
+    const key = await c.adminProjects.call('admin.keys.create', {
       v: 1,
       project_id: projectId,
       name: required(flags, 'name'),
@@ -166,7 +171,7 @@ export const COMMANDS = {
     }
     const isPublic = flags.public === true;
     const secret = isPublic ? undefined : generateClientSecret();
-    const client = await c.identity.call('clients.create', {
+    const client = await c.adminIdentity.call('admin.clients.create', {
       v: 1,
       actor: { user_id: owner.id, scopes: [...SCOPES] },
       name: required(flags, 'name'),
@@ -197,7 +202,7 @@ export const COMMANDS = {
         { param: 'limit' },
       );
     }
-    return c.projects.call('admin.projects.set-limit', {
+    return c.adminProjects.call('admin.projects.set-limit', {
       v: 1,
       project_id: projectId,
       rate_limit: limit,
@@ -209,7 +214,7 @@ export const COMMANDS = {
     if (!isId('key', keyId)) {
       throw new DomainError('invalid_request', '--key must be a key id (key_…).', { param: 'key' });
     }
-    return c.projects.call('admin.keys.revoke', { v: 1, key_id: keyId });
+    return c.adminProjects.call('admin.keys.revoke', { v: 1, key_id: keyId });
   },
 } as const;
 

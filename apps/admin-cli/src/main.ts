@@ -1,5 +1,12 @@
 import { parseArgs } from 'node:util';
-import { DomainError, IdentityJobs, ProjectsJobs, QUEUES } from '@cap/contracts';
+import {
+  DomainError,
+  IdentityAdminJobs,
+  IdentityPublicJobs,
+  ProjectsAdminJobs,
+  ProjectsPublicJobs,
+  QUEUES,
+} from '@cap/contracts';
 import { loadConfigOrExit } from '@cap/config';
 import { RpcClient } from '@cap/queue';
 import { COMMANDS, isCommand } from './commands';
@@ -51,11 +58,14 @@ async function main(): Promise<number> {
     timeoutMs: config.ADMIN_TIMEOUT_MS,
   };
   const clients = {
-    identity: new RpcClient<IdentityJobs>({ queue: QUEUES.identity, ...common }),
-    projects: new RpcClient<ProjectsJobs>({ queue: QUEUES.projects, ...common }),
+    identity: new RpcClient<IdentityPublicJobs>({ queue: QUEUES.identity, ...common }),
+    projects: new RpcClient<ProjectsPublicJobs>({ queue: QUEUES.projects, ...common }),
+    adminIdentity: new RpcClient<IdentityAdminJobs>({ queue: QUEUES.adminIdentity, ...common }),
+    adminProjects: new RpcClient<ProjectsAdminJobs>({ queue: QUEUES.adminProjects, ...common }),
   };
+  const all = Object.values(clients);
   try {
-    await Promise.all([clients.identity.ready(), clients.projects.ready()]);
+    await Promise.all(all.map((c) => c.ready()));
     const { help: _help, ...flags } = values;
     const result = await COMMANDS[command](clients, flags, () => readSecret('Password: '), config);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -70,7 +80,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${JSON.stringify({ error: shape })}\n`);
     return 1;
   } finally {
-    await Promise.all([clients.identity.close(), clients.projects.close()]);
+    await Promise.all(all.map((c) => c.close()));
   }
 }
 

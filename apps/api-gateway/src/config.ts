@@ -20,19 +20,6 @@ export const gatewayEnv = baseEnv.extend({
    * minute since its first failure is over. Cached valid credentials are never refused by it.
    */
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
-  /**
-   * Proxies whose `X-Forwarded-For` names the client address: `false` (none, the default: the
-   * peer is the client), `true` or a number of hops (the right-most entries that proxies
-   * appended), or a comma-separated list of proxy addresses and CIDR ranges.
-   */
-  TRUST_PROXY: z
-    .string()
-    .trim()
-    .regex(/^(true|false|\d{1,2}|[0-9A-Fa-f.:/, ]+)$/, 'true, false, a hop count or addresses')
-    .default('false')
-    .transform((v): boolean | number | string =>
-      v === 'false' ? false : v === 'true' ? 1 : /^\d+$/.test(v) ? Number(v) : v,
-    ),
   /** Requests per window for a key without its own `rate_limit`. */
   RATE_LIMIT_DEFAULT: z.coerce.number().int().min(1).max(100_000_000).default(600),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),

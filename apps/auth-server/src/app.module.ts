@@ -22,9 +22,10 @@ import { RedisArtifactStore } from './oauth/redis-artifacts.store';
 import { TokenRevocationService } from './oauth/token-revocation.service';
 import { OAUTH_REDIS, REDIS_ARTIFACTS } from './oauth/tokens';
 import { Csrf } from './pages/csrf';
-import { IdentityRpcServer } from './rpc/identity-rpc.server';
+import { IdentityAdminRpcServer, IdentityRpcServer } from './rpc/identity-rpc.server';
 import { SignUpController } from './sign-up/sign-up.controller';
 import { SignUpService } from './sign-up/sign-up.service';
+import { SignUpThrottle } from './sign-up/sign-up-throttle';
 import { SigningKeysRepository } from './signing-keys/signing-keys.repository';
 import { SigningKeysService } from './signing-keys/signing-keys.service';
 import { UsersRepository } from './users/users.repository';
@@ -95,23 +96,32 @@ export class AppModule implements OnApplicationShutdown {
         TokenThrottle,
         OAuthHousekeeping,
         SignInThrottle,
+        SignUpThrottle,
         InteractionsService,
         SignUpService,
         Mailer,
         EmailVerificationService,
         IdentityRpcServer,
+        IdentityAdminRpcServer,
         {
           provide: READINESS_CHECKS,
-          inject: [Database, OAUTH_REDIS, IdentityRpcServer, OidcProviderService],
+          inject: [
+            Database,
+            OAUTH_REDIS,
+            IdentityRpcServer,
+            IdentityAdminRpcServer,
+            OidcProviderService,
+          ],
           useFactory: (
             db: Database,
             redis: Redis,
             rpc: IdentityRpcServer,
+            admin: IdentityAdminRpcServer,
             oidc: OidcProviderService,
           ): ReadinessCheck[] => [
             { name: 'postgres', check: () => pingDb(db.client) },
             { name: 'redis', check: () => pingRedis(redis) },
-            { name: 'queue', check: async () => rpc.running },
+            { name: 'queue', check: async () => rpc.running && admin.running },
             { name: 'oauth', check: async () => oidc.ready },
           ],
         },

@@ -52,19 +52,20 @@ export const authServerEnv = baseEnv
     ),
     /** The From of the mail this server sends. */
     MAIL_FROM: z.string().min(3).default('Cloud API Platform <no-reply@localhost>'),
-    /** Failed sign-ins per account, and per client IP address, within SIGNIN_WINDOW_S. */
+    /**
+     * Failed sign-ins within SIGNIN_WINDOW_S: per account from one client address (so failures
+     * elsewhere never lock its owner out), and per client address over all accounts.
+     */
     SIGNIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
     SIGNIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(20),
     SIGNIN_WINDOW_S: seconds(1, 86_400, 900),
+    /** Sign-up forms sent per client address within SIGNUP_WINDOW_S. */
+    SIGNUP_MAX_PER_IP: z.coerce.number().int().min(1).max(100_000).default(10),
+    SIGNUP_WINDOW_S: seconds(1, 86_400, 3_600),
     /** Requests to the token endpoint per client per minute (sliding), all replicas together. */
     TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
     /** How often every replica re-reads the signing keys (a rotation also tells them at once). */
     SIGNING_KEYS_REFRESH_S: seconds(1, 3_600, 60),
-    /** Behind a TLS-terminating proxy: trust its X-Forwarded-* headers. */
-    TRUST_PROXY: z
-      .enum(['true', 'false'])
-      .default('false')
-      .transform((v) => v === 'true'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;

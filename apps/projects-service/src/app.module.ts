@@ -14,7 +14,7 @@ import { MembersService } from './members/members.service';
 import { ProjectsRepository } from './projects/projects.repository';
 import { ProjectsService } from './projects/projects.service';
 import { RegionsRepository } from './regions/regions.repository';
-import { ProjectsRpcServer } from './rpc/projects-rpc.server';
+import { ProjectsAdminRpcServer, ProjectsRpcServer } from './rpc/projects-rpc.server';
 import { TicketsRepository } from './tickets/tickets.repository';
 import { TicketsService } from './tickets/tickets.service';
 import { LOGGER } from './tokens';
@@ -54,17 +54,19 @@ export class AppModule implements OnApplicationShutdown {
         TicketsService,
         ProjectsRpcServer,
         GrantRevocationsListener,
+        ProjectsAdminRpcServer,
         {
           provide: READINESS_CHECKS,
-          inject: [Database, REDIS, ProjectsRpcServer],
+          inject: [Database, REDIS, ProjectsRpcServer, ProjectsAdminRpcServer],
           useFactory: (
             db: Database,
             redis: ReturnType<typeof createRedis>,
             rpc: ProjectsRpcServer,
+            admin: ProjectsAdminRpcServer,
           ): ReadinessCheck[] => [
             { name: 'postgres', check: () => pingDb(db.client) },
             { name: 'redis', check: () => pingRedis(redis) },
-            { name: 'queue', check: async () => rpc.running },
+            { name: 'queue', check: async () => rpc.running && admin.running },
           ],
         },
       ],

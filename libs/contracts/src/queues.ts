@@ -25,6 +25,12 @@ import type {
 export const QUEUES = {
   projects: 'projects',
   identity: 'identity',
+  /**
+   * Operator jobs (`admin.…`, ProjectsAdminJobs / IdentityAdminJobs), for the admin CLI only: the
+   * gateway's Redis user cannot reach these queues, and the public ones refuse `admin.` jobs.
+   */
+  adminProjects: 'admin-projects',
+  adminIdentity: 'admin-identity',
   /** Usage batches from the gateways (fire-and-forget, deterministic job ids). */
   usage: 'usage',
   /** Usage queries (request/reply). */
@@ -204,7 +210,10 @@ export type ProjectsJobs = {
   };
   'keys.revoke': { req: { v: 1; actor: Actor; key_id: string }; res: ApiKey };
   'keys.authenticate': { req: { v: 1; secret_hash: string }; res: KeyPrincipal | null };
-  /** Operator commands (admin CLI): they act as the project's first owner. */
+  /**
+   * Operator commands (admin CLI): they act as the project's first owner. Every `admin.` job is
+   * served on QUEUES.adminProjects only (ProjectsAdminJobs), never on QUEUES.projects.
+   */
   'admin.keys.create': {
     req: { v: 1; project_id: string; name: string; secret_hash: string; last4: string };
     res: ApiKey;
@@ -222,28 +231,35 @@ export type ProjectsJobs = {
   };
 };
 
+/** What a new OAuth client needs: for the gateway's `clients.create` and the operator's. */
+interface ClientCreateJob {
+  req: {
+    v: 1;
+    actor: Actor;
+    name: string;
+    redirect_uris: string[];
+    type: OAuthClientType;
+    /** SHA-256 hex of the client secret; absent for public clients. */
+    secret_hash?: string;
+  };
+  res: OAuthClient;
+}
+
 export type IdentityJobs = {
-  'users.create': { req: { v: 1; email: string; name?: string; password_hash: string }; res: User };
-  'users.find-by-email': { req: { v: 1; email: string }; res: User | null };
-  /** The operator creates a user: its email counts as verified (the operator vouches for it). */
+  /**
+   * Operator only (admin CLI; QUEUES.adminIdentity): users sign up through the auth-server. The
+   * email of a user the operator creates counts as verified (the operator vouches for it).
+   */
   'admin.users.create': {
     req: { v: 1; email: string; name?: string; password_hash: string };
     res: User;
   };
+  /** The operator's `create-client` (QUEUES.adminIdentity), as `clients.create`. */
+  'admin.clients.create': ClientCreateJob;
+  'users.find-by-email': { req: { v: 1; email: string }; res: User | null };
   'users.get': { req: { v: 1; user_id: string }; res: User };
   /** Registers a third-party app for `actor`. The secret is made and hashed by the caller. */
-  'clients.create': {
-    req: {
-      v: 1;
-      actor: Actor;
-      name: string;
-      redirect_uris: string[];
-      type: OAuthClientType;
-      /** SHA-256 hex of the client secret; absent for public clients. */
-      secret_hash?: string;
-    };
-    res: OAuthClient;
-  };
+  'clients.create': ClientCreateJob;
   'clients.list': {
     req: { v: 1; actor: Actor; limit: number; starting_after?: string };
     res: ListPage<OAuthClient>;
@@ -252,6 +268,39 @@ export type IdentityJobs = {
 
 /** A job map: job name → request and response payloads. */
 export type JobMap = Record<string, { req: unknown; res: unknown }>;
+
+/**
+ * Operator jobs are named `admin.…` and travel on admin queues of their own (QUEUES.admin*),
+ * which only the admin CLI's Redis user may write. A map's `admin.` jobs are split off by name:
+ * a new operator job is added to ProjectsJobs or IdentityJobs as `admin.<what>`, and its handler
+ * to the service's admin RPC server (the public server's handler map does not accept it).
+ */
+export type AdminJobName = `admin.${string}`;
+
+export function isAdminJob(name: string): boolean {
+  return name.startsWith('admin.');
+}
+
+/** Whether `queue` is one of the operator's queues (it serves `admin.` jobs and only those). */
+export function isAdminQueue(queue: string): boolean {
+  return queue === QUEUES.adminProjects || queue === QUEUES.adminIdentity;
+}
+
+/** The jobs of `J` a public queue serves: all but the `admin.` ones. */
+export type PublicJobs<J extends JobMap> = {
+  [K in keyof J as K extends AdminJobName ? never : K]: J[K];
+};
+/** The jobs of `J` its admin queue serves: the `admin.` ones. */
+export type AdminJobs<J extends JobMap> = {
+  [K in keyof J as K extends AdminJobName ? K : never]: J[K];
+};
+
+/** QUEUES.projects (the gateway's) and QUEUES.adminProjects (the admin CLI's). */
+export type ProjectsPublicJobs = PublicJobs<ProjectsJobs>;
+export type ProjectsAdminJobs = AdminJobs<ProjectsJobs>;
+/** QUEUES.identity (the gateway's) and QUEUES.adminIdentity (the admin CLI's). */
+export type IdentityPublicJobs = PublicJobs<IdentityJobs>;
+export type IdentityAdminJobs = AdminJobs<IdentityJobs>;
 
 /** What a request/reply job returns: domain errors are values, so BullMQ never retries them. */
 export type RpcReply<T> = { ok: true; data: T } | { ok: false; error: ErrorShape };

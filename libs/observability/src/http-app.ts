@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
 import { AllErrorsFilter } from './exception-filter';
-import { fastifyOptions, installHttpContract } from './http';
+import { fastifyOptions, HttpAppOptions, installHttpContract } from './http';
 import { Lifecycle, LifecycleModule } from './lifecycle';
 import { PinoNestLogger } from './logger';
 import { Metrics, MetricsModule } from './metrics';
@@ -11,12 +11,6 @@ import { Metrics, MetricsModule } from './metrics';
 /** The root of every app: the app's own module, and `Metrics` with `/metrics` for all of it. */
 @Module({})
 class AppRoot {}
-
-/** Fastify settings an app chooses from its configuration. */
-export interface HttpAppOptions {
-  /** Which proxies' `X-Forwarded-For` to believe for `request.ip` (Fastify's `trustProxy`). */
-  trustProxy?: boolean | number | string;
-}
 
 /**
  * Creates a Nest app on Fastify with the platform's HTTP contract installed: request ids,
@@ -35,7 +29,10 @@ export async function createHttpApp(
     imports: [MetricsModule.forApp(metrics), LifecycleModule.forApp(lifecycle), module],
   };
   // No Nest middleware anywhere: without middie, no request pays for a middleware chain.
-  const adapter = new FastifyAdapter({ ...fastifyOptions(logger), ...options, skipMiddie: true });
+  const adapter = new FastifyAdapter({
+    ...fastifyOptions(logger, options.trustProxy),
+    skipMiddie: true,
+  });
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     logger: new PinoNestLogger(logger),
     bufferLogs: false,

@@ -9,15 +9,22 @@ import { Metrics } from './metrics';
 /** What JSON responses say they are (Fastify's own default, for handlers that send text). */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
+/** How an app is reached: which proxies in front of it may name the client (TRUST_PROXY). */
+export interface HttpAppOptions {
+  trustProxy?: false | number | string[];
+}
+
 /**
  * Fastify options shared by every app: request ids, body limit. Fastify's own logger stays off
  * (it would make a child logger per request); the app logs one access line per request itself.
  * Errors Fastify raises before routing (a malformed percent-encoding, an over-long path
  * parameter) get the platform's error object too.
  */
-export function fastifyOptions(logger: Logger) {
+export function fastifyOptions(logger: Logger, trustProxy: HttpAppOptions['trustProxy'] = false) {
   return {
     logger: false,
+    // `req.ip` is then the right-most address not in the trusted proxies (TRUST_PROXY).
+    trustProxy,
     genReqId: () => newId('request'),
     requestIdHeader: false as const,
     bodyLimit: 1024 * 1024,

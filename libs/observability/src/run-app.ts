@@ -2,7 +2,7 @@ import { DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { loadConfigOrExit } from '@cap/config';
-import { createHttpApp, HttpAppOptions } from './http-app';
+import { createHttpApp } from './http-app';
 import { Lifecycle } from './lifecycle';
 import { createLogger } from './logger';
 import { Metrics } from './metrics';
@@ -14,6 +14,7 @@ interface AppEnv {
   LOG_LEVEL: Parameters<typeof createLogger>[1];
   SHUTDOWN_DRAIN_MS?: number;
   SHUTDOWN_GRACE_MS: number;
+  TRUST_PROXY?: false | number | string[];
 }
 
 /**
@@ -28,14 +29,12 @@ export function runApp<S extends z.ZodType<AppEnv>>(options: {
   name: string;
   env: S;
   module: (config: Readonly<z.infer<S>>, logger: Logger) => DynamicModule;
-  /** Fastify settings taken from the configuration (`trustProxy`). */
-  http?: (config: Readonly<z.infer<S>>) => HttpAppOptions;
 }): void {
   const config = loadConfigOrExit(options.env, options.name);
   const logger = createLogger(options.name, config.LOG_LEVEL);
   const lifecycle = new Lifecycle();
   const drainMs = config.SHUTDOWN_DRAIN_MS ?? (config.NODE_ENV === 'production' ? 5_000 : 0);
-  const http = options.http?.(config);
+  const http = { trustProxy: config.TRUST_PROXY };
   createHttpApp(options.module(config, logger), logger, new Metrics(options.name), http, lifecycle)
     .then(async (app) => {
       let stopping = false;

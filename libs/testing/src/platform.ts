@@ -18,9 +18,11 @@ export class TestPlatform {
     readonly apps: Map<AppName, RunningApp>,
   ) {}
 
+  /** `appEnv`: settings of one app only, over `extraEnv` (its own Redis user, say). */
   static async start(
     names: AppName[] = ['projects-service', 'auth-server', 'api-gateway'],
     extraEnv: Record<string, string> = {},
+    appEnv: Partial<Record<AppName, Record<string, string>>> = {},
   ): Promise<TestPlatform> {
     const db = await createTestDatabase();
     // The issuer is the auth-server's own URL: known before anything starts.
@@ -37,7 +39,9 @@ export class TestPlatform {
       ...extraEnv,
     };
     const apps = await Promise.all(
-      names.map((n) => startApp(n, env, n === 'auth-server' ? { port: authPort } : {})),
+      names.map((n) =>
+        startApp(n, { ...env, ...appEnv[n] }, n === 'auth-server' ? { port: authPort } : {}),
+      ),
     );
     return new TestPlatform(db, env, new Map(apps.map((a) => [a.name, a])));
   }

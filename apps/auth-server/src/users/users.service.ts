@@ -24,7 +24,7 @@ export class UsersService {
     return this.create(req, new Date());
   }
 
-  async create(req: Req<'users.create'>, emailVerifiedAt?: Date): Promise<User> {
+  async create(req: Req<'admin.users.create'>, emailVerifiedAt?: Date): Promise<User> {
     const email = validEmail(req.email);
     if (!req.password_hash.startsWith('$argon2id$')) {
       throw new DomainError('invalid_request', 'Passwords must arrive hashed with argon2id.', {
