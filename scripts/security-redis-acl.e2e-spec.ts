@@ -63,9 +63,11 @@ describe('security: every service as its own Redis user', () => {
       token: tenant.secret,
     });
     expect(projects.status).toBe(200);
+    // With an Idempotency-Key: the gateway's user keeps the sealed record.
     const created = await apiRequest(platform.url(), 'POST', '/v1/keys', {
       token: tenant.secret,
       body: { project_id: tenant.project.id, name: 'second' },
+      headers: { 'Idempotency-Key': randomBytes(8).toString('hex') },
     });
     expect(created.status).toBe(201);
     const second = (created.json as { secret: string }).secret;
@@ -78,6 +80,13 @@ describe('security: every service as its own Redis user', () => {
       tenant.key.id,
     ]);
     expect(revoked.revoked_at).not.toBeNull();
+    // A refused credential is counted in Redis under the gateway's own user.
+    const refused = await apiRequest(platform.url(), 'GET', '/v1/projects', {
+      token: newApiKey().secret,
+    });
+    expect(refused.status).toBe(401);
+    expect(await root.keys(`${platform.env.QUEUE_PREFIX}:auth-failures:*`)).not.toEqual([]);
+    expect(await root.keys(`${platform.env.QUEUE_PREFIX}:idem:*`)).not.toEqual([]);
     const discovery = await fetch(
       `${platform.url('auth-server')}/.well-known/openid-configuration`,
     );

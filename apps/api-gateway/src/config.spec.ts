@@ -16,7 +16,7 @@ describe('security: gateway settings for credential checking', () => {
     ['false', false],
     ['true', 1],
     ['2', 2],
-    ['10.0.0.0/8, 127.0.0.1', '10.0.0.0/8, 127.0.0.1'],
+    ['10.0.0.0/8, 127.0.0.1', ['10.0.0.0/8', '127.0.0.1']],
   ])('reads TRUST_PROXY=%p as Fastify’s trustProxy %p', (value, expected) => {
     expect(loadConfig(gatewayEnv, { TRUST_PROXY: value }).TRUST_PROXY).toEqual(expected);
   });

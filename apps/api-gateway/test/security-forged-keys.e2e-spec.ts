@@ -181,7 +181,7 @@ describe('security: a flood of forged keys', () => {
     expect(keyChecks(gatewayAfter, 'accepted') - keyChecks(gatewayBefore, 'accepted')).toBe(0);
     for (const key of [tenant.secret, secondKey]) {
       const used = valid.filter((v) => v.key === key);
-      const remaining = used.map((v) => Number(v.res.headers.get('ratelimit-remaining')));
+      const remaining = used.map((v) => Number(v.res.headers.get('x-ratelimit-remaining')));
       const lowest = Math.min(...remaining);
       // Spent before: the key creation (tenant's key) and the requests that cached them.
       const before = key === tenant.secret ? 3 : 1;

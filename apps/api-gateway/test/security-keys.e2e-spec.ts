@@ -279,12 +279,16 @@ describe('security: limits (item 7)', () => {
     const policy = async (secret: string) =>
       (await api('GET', '/v1/regions', secret)).headers.get('ratelimit-policy');
     // Gateways are told to forget the project's keys, and learn the new limit on next use.
-    const raised = await eventually(async () => (await policy(t.secret)) === '900;w=60');
+    const raised = await eventually(
+      async () => (await policy(t.secret)) === '"default";q=900;w=60',
+    );
     expect(raised.ok).toBe(true);
-    expect(await policy(fast.secret)).toBe('800;w=60');
+    expect(await policy(fast.secret)).toBe('"default";q=800;w=60');
     // Lowered again: it caps the keys' own limits at once.
     await platform.admin(['set-project-limit', '--project', t.project.id, '--limit', '50']);
-    const capped = await eventually(async () => (await policy(fast.secret)) === '50;w=60');
+    const capped = await eventually(
+      async () => (await policy(fast.secret)) === '"default";q=50;w=60',
+    );
     expect(capped.ok).toBe(true);
   });
 

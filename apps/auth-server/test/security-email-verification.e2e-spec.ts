@@ -31,7 +31,11 @@ let AS: string;
 
 beforeAll(async () => {
   smtp = await TestSmtpServer.start();
-  platform = await TestPlatform.start(['projects-service', 'auth-server'], { LOG_LEVEL: 'info' });
+  platform = await TestPlatform.start(['projects-service', 'auth-server'], {
+    LOG_LEVEL: 'info',
+    // Every sign-up of this file comes from 127.0.0.1.
+    SIGNUP_MAX_PER_IP: '1000',
+  });
   db = await DbSnapshotter.connect(platform.db.url);
   AS = platform.url('auth-server');
   mailing = await platform.startApp('auth-server', { SMTP_URL: smtp.url, LOG_LEVEL: 'warn' });

@@ -23,6 +23,8 @@ describe('loadConfig', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       QUEUE_PREFIX: 'cap',
       PORT: 8080,
+      SHUTDOWN_GRACE_MS: 10_000,
+      TRUST_PROXY: false,
     });
   });
 
@@ -42,6 +44,8 @@ describe('loadConfig', () => {
       REDIS_URL: 'redis://cache.internal:6380/2',
       QUEUE_PREFIX: 'test-file_42',
       PORT: 9090,
+      SHUTDOWN_GRACE_MS: 10_000,
+      TRUST_PROXY: false,
     });
   });
 

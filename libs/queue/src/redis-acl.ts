@@ -69,8 +69,9 @@ const QUEUES_OF: Record<RedisService, string[]> = {
 
 /** Each service's own keys, besides its queues and the reply streams (suffixes of `<prefix>:`). */
 const OWN_KEYS: Record<RedisService, Access> = {
-  // Rate-limit windows, idempotency records; it only checks revocation marks.
-  'api-gateway': { keys: ['rl:*', 'idem:*'], readKeys: ['revoked:*'] },
+  // Rate-limit windows, idempotency records, failed-authentication counts; it only checks
+  // revocation marks.
+  'api-gateway': { keys: ['rl:*', 'idem:*', 'auth-failures:*'], readKeys: ['revoked:*'] },
   // oidc-provider's artifacts, sign-in/sign-up/token budgets, revocation marks it writes.
   'auth-server': { keys: ['oidc:*', 'signin:*', 'signup:*', 'token-rl:*', 'revoked:*'] },
   'projects-service': { keys: [] },
