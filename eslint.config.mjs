@@ -9,7 +9,7 @@ export default tseslint.config(
       '.data/**',
       '.nx/**',
       'libs/db/src/generated/**',
-      'sdks/**',
+      'sdks/python/**',
       '**/*.js',
       '**/*.mjs',
     ],
