@@ -19,7 +19,7 @@ from ._errors import (
     RateLimitError,
     ServerError,
 )
-from ._http import VERSION, ResponseInfo, is_retryable, retry_delay
+from ._http import VERSION, ResponseInfo, RetryEvent, is_retryable, retry_delay
 from ._oauth import AuthorizationRequest, OAuth, OAuthError, pkce_challenge
 from ._pagination import Page
 from ._rate_limit import RateLimitState, parse_rate_limit, parse_retry_after
@@ -47,6 +47,7 @@ __all__ = [
     "RateLimitError",
     "RateLimitState",
     "ResponseInfo",
+    "RetryEvent",
     "ServerError",
     "VERSION",
     "is_retryable",

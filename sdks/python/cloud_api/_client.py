@@ -1,7 +1,7 @@
 """The Cloud API client."""
 
 from types import TracebackType
-from typing import Mapping, Optional, Type
+from typing import Callable, Mapping, Optional, Type
 
 from ._http import (
     DEFAULT_BASE_URL,
@@ -10,6 +10,7 @@ from ._http import (
     DEFAULT_TOTAL_TIMEOUT,
     HttpClient,
     ResponseInfo,
+    RetryEvent,
 )
 from ._rate_limit import RateLimitState
 from ._resources import (
@@ -43,11 +44,18 @@ class CloudApi:
         timeout: float = DEFAULT_TIMEOUT,
         total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
         headers: Optional[Mapping[str, str]] = None,
+        on_retry: Optional[Callable[[RetryEvent], None]] = None,
     ) -> None:
         if api_key and access_token:
             raise TypeError("Pass api_key or access_token, not both.")
         self._http = HttpClient(
-            api_key or access_token, base_url, max_retries, timeout, total_timeout, headers
+            api_key or access_token,
+            base_url,
+            max_retries,
+            timeout,
+            total_timeout,
+            headers,
+            on_retry,
         )
         self.projects = Projects(self._http)
         self.members = Members(self._http)

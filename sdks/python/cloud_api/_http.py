@@ -9,7 +9,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from typing import Any, Dict, Mapping, NamedTuple, Optional
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional
 
 from ._errors import ApiConnectionError, ApiError
 from ._rate_limit import RateLimitState, parse_rate_limit, parse_retry_after
@@ -41,6 +41,16 @@ class ResponseInfo(NamedTuple):
     rate_limit: Optional[RateLimitState]
     attempts: int
     replayed: bool
+
+
+class RetryEvent(NamedTuple):
+    """What ``on_retry`` is told before each retry's wait."""
+
+    method: str
+    url: str
+    attempt: int  # the attempt that failed, 1 for the first
+    error: ApiError
+    delay: float  # seconds: Retry-After when the platform sent one
 
 
 def is_retryable(error: ApiError) -> bool:
@@ -89,6 +99,7 @@ class HttpClient:
         timeout: float,
         total_timeout: float,
         headers: Optional[Mapping[str, str]] = None,
+        on_retry: Optional[Callable[[RetryEvent], None]] = None,
     ) -> None:
         base = base_url.rstrip("/")
         if base.endswith("/v1"):
@@ -99,6 +110,7 @@ class HttpClient:
         self.timeout = timeout
         self.total_timeout = total_timeout
         self.headers = dict(headers or {})
+        self.on_retry = on_retry
         self.last_response: Optional[ResponseInfo] = None
         # urllib opens a connection per request; nothing else is held open.
         self._opener = urllib.request.build_opener()
@@ -154,6 +166,8 @@ class HttpClient:
             wait = retry_delay(attempt - 1, outcome)
             if wait > MAX_RETRY_AFTER or time.monotonic() + wait >= deadline:
                 raise outcome
+            if self.on_retry is not None:
+                self.on_retry(RetryEvent(method, url, attempt, outcome, wait))
             time.sleep(wait)
 
     def _attempt(
