@@ -10,6 +10,7 @@ export default tseslint.config(
       '.nx/**',
       'libs/db/src/generated/**',
       'sdks/python/**',
+      'sdks/js/examples/**',
       '**/*.js',
       '**/*.mjs',
     ],

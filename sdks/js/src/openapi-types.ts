@@ -142,28 +142,7 @@ export interface OAuthClientWithSecret {
 
 export interface Error {
   error: {
-    code:
-      | 'invalid_request'
-      | 'invalid_json'
-      | 'unsupported_media_type'
-      | 'payload_too_large'
-      | 'unauthenticated'
-      | 'invalid_token'
-      | 'insufficient_scope'
-      | 'forbidden'
-      | 'not_found'
-      | 'route_not_found'
-      | 'method_not_allowed'
-      | 'project_not_found'
-      | 'key_not_found'
-      | 'user_not_found'
-      | 'conflict'
-      | 'idempotency_key_in_use'
-      | 'idempotency_key_reused'
-      | 'rate_limited'
-      | 'internal_error'
-      | 'upstream_timeout'
-      | 'service_unavailable';
+    code: 'invalid_request' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthenticated' | 'invalid_token' | 'insufficient_scope' | 'forbidden' | 'not_found' | 'route_not_found' | 'method_not_allowed' | 'project_not_found' | 'key_not_found' | 'user_not_found' | 'conflict' | 'idempotency_key_in_use' | 'idempotency_key_reused' | 'rate_limited' | 'internal_error' | 'upstream_timeout' | 'service_unavailable';
     message: string;
     request_id: string;
     /** The one input at fault, when there is one. */
@@ -263,19 +242,7 @@ export interface Operations {
     body: {
       project_id: string;
       name: string;
-      scopes?: Array<
-        | 'projects:read'
-        | 'projects:write'
-        | 'members:read'
-        | 'members:write'
-        | 'keys:read'
-        | 'keys:write'
-        | 'usage:read'
-        | 'support:read'
-        | 'support:write'
-        | 'clients:read'
-        | 'clients:write'
-      >;
+      scopes?: Array<'projects:read' | 'projects:write' | 'members:read' | 'members:write' | 'keys:read' | 'keys:write' | 'usage:read' | 'support:read' | 'support:write' | 'clients:read' | 'clients:write'>;
       expires_at?: string;
       rate_limit?: number;
     };
@@ -391,7 +358,7 @@ export interface Operations {
     response: OAuthClientWithSecret;
   };
   /** GET /v1/openapi.json: This OpenAPI 3.1 document */
-  'getOpenapi.json': {
+  "getOpenapi.json": {
     path: Record<string, never>;
     query: Record<string, never>;
     body: undefined;
@@ -421,7 +388,7 @@ export const OPERATIONS = {
   getSupportTicketsId: { method: 'GET', path: '/v1/support/tickets/{id}' },
   getOauthClients: { method: 'GET', path: '/v1/oauth/clients' },
   postOauthClients: { method: 'POST', path: '/v1/oauth/clients' },
-  'getOpenapi.json': { method: 'GET', path: '/v1/openapi.json' },
+  "getOpenapi.json": { method: 'GET', path: '/v1/openapi.json' },
 } as const;
 
 export type OperationId = keyof typeof OPERATIONS;
