@@ -1,7 +1,7 @@
 """A local HTTP server on 127.0.0.1 that fails on purpose, alone or in front of the platform.
 
 ``plan(n, request)`` says what to do with the n-th request (1-based): ``"proxy"`` (forward to
-the upstream and relay), ``"drop"`` (close without an answer), ``"complete-then-cut"``
+the upstream and relay), ``"drop"`` (close without an answer), ``"hang"`` (no answer for 2 s), ``"complete-then-cut"``
 (forward, read the whole answer, then close: the request was done, its response lost), or a
 ``(status, headers, body)`` answer.
 """
@@ -9,6 +9,7 @@ the upstream and relay), ``"drop"`` (close without an answer), ``"complete-then-
 import json
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,6 +78,9 @@ class FaultyServer:
             n = len(self.seen)
         plan = self.plan(n, seen)
         if plan == "drop":
+            return self._cut(handler)
+        if plan == "hang":
+            time.sleep(2)
             return self._cut(handler)
         if isinstance(plan, tuple):
             status, headers, payload = plan

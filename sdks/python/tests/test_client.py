@@ -113,6 +113,12 @@ class Retries(Case):
         self.assertEqual(caught.exception.retry_after, 30)
         self.assertEqual(len(server.seen), 1)
 
+    def test_an_attempt_that_times_out_is_retried(self):
+        api, server = self.serve(lambda n: "hang" if n == 1 else OK, timeout=0.3)
+        self.assertEqual(api.projects.retrieve("prj_1"), PROJECT)
+        self.assertEqual(len(server.seen), 2)
+        self.assertEqual(self.retries[0].error.code, "timeout")
+
     def test_no_answer_at_all(self):
         api, server = self.serve(lambda n: "drop")
         with self.assertRaises(ApiConnectionError) as caught:
@@ -156,6 +162,20 @@ class Requests(Case):
             inside.projects.retrieve("prj_1")
         with self.assertRaises(RuntimeError):
             api.projects.retrieve("prj_1")
+
+
+class Python39(unittest.TestCase):
+    def test_every_module_is_python_3_9_syntax(self):
+        import ast
+        import os
+
+        import cloud_api
+
+        package = os.path.dirname(cloud_api.__file__)
+        for name in sorted(os.listdir(package)):
+            if name.endswith(".py"):
+                with open(os.path.join(package, name), encoding="utf-8") as f:
+                    ast.parse(f.read(), name, feature_version=(3, 9))
 
 
 class Headers(unittest.TestCase):
