@@ -91,7 +91,10 @@ CMD ["node", "-r", "@swc-node/register", "apps/usage-worker/src/main.ts"]
 FROM runtime AS migrate
 COPY prisma.config.ts ./
 COPY prisma ./prisma
-COPY scripts/migrate.ts ./scripts/migrate.ts
+COPY scripts/migrate.ts scripts/redis-acl.ts ./scripts/
 COPY --from=generate --chown=1000:1000 /app/libs/db/src/generated ./libs/db/src/generated
+# Where docker-compose.yml's one-shot `redis-acl` writes the Redis ACL file (a named volume
+# copies this directory's owner, so the app user may write it).
+RUN mkdir /acl && chown 1000:1000 /acl
 HEALTHCHECK NONE
 CMD ["npm", "run", "migrate"]

@@ -6,7 +6,7 @@
  *
  * Per request, as DESIGN.md §3 asks: a random `req_` id; the API key looked up by its SHA-256 in
  * a Map; the id signed for the caller (one more SHA-256); a permit taken from a local counter;
- * `Request-Id` and the seven `RateLimit-*` / `X-RateLimit-*` headers; one count in a Map once
+ * `Request-Id` and the five `RateLimit*` / `X-RateLimit-*` headers; one count in a Map once
  * the response is out.
  */
 import { hash } from 'node:crypto';
@@ -48,13 +48,10 @@ app.get(
       caller.used += 1;
       const limit = String(LIMIT);
       const remaining = String(LIMIT - caller.used);
-      const reset = String(WINDOW_S);
       void reply
         .header('request-id', req.id)
-        .header('ratelimit-limit', limit)
-        .header('ratelimit-remaining', remaining)
-        .header('ratelimit-reset', reset)
-        .header('ratelimit-policy', `${limit};w=${WINDOW_S}`)
+        .header('ratelimit-policy', `"default";q=${limit};w=${WINDOW_S}`)
+        .header('ratelimit', `"default";r=${remaining};t=${WINDOW_S}`)
         .header('x-ratelimit-limit', limit)
         .header('x-ratelimit-remaining', remaining)
         .header('x-ratelimit-reset', String(Math.ceil(Date.now() / 1000) + WINDOW_S));

@@ -130,9 +130,18 @@ async function main(): Promise<void> {
   );
   const baselines: ChildProcess[] = [];
   let idleGateway: RunningApp | undefined;
+  let infoGateway: RunningApp | undefined;
   const redis = new Redis(platform.env.REDIS_URL);
   try {
     const tenant = await platform.tenant('bench');
+    // A key's limit may not exceed its project's, which only an operator raises.
+    await platform.admin([
+      'set-project-limit',
+      '--project',
+      tenant.project.id,
+      '--limit',
+      '10000000',
+    ]);
     const gw = platform.url('api-gateway');
     // A key with a limit the load cannot reach: this measures the cost of limiting, not 429s.
     const created = await fetch(`${gw}/v1/keys`, {
@@ -141,7 +150,7 @@ async function main(): Promise<void> {
       body: JSON.stringify({
         project_id: tenant.project.id,
         name: 'bench',
-        rate_limit: 100_000_000,
+        rate_limit: 10_000_000,
       }),
     });
     if (created.status !== 201)
@@ -175,9 +184,13 @@ async function main(): Promise<void> {
 
     const app = (name: Parameters<TestPlatform['url']>[0]): RunningApp => platform.apps.get(name!)!;
     const gwPid = () => app('api-gateway').process.pid!;
+    // The same gateway at the default level: one access line per request (to a pipe, which the
+    // bench reads, as a container runtime or `npm start`'s terminal would).
+    infoGateway = await platform.startApp('api-gateway', { LOG_LEVEL: 'info' });
+    const infoPid = infoGateway.process.pid!;
     if (env.BENCH_PIN) {
       // Each server measured gets CPU 0 to itself while it is loaded; the load generator, CPU 1.
-      for (const pid of [bare.child.pid!, floor.child.pid!, gwPid()]) {
+      for (const pid of [bare.child.pid!, floor.child.pid!, gwPid(), infoPid]) {
         execFileSync('taskset', ['-a', '-c', '-p', '0', String(pid)], { stdio: 'ignore' });
       }
       execFileSync('taskset', ['-a', '-c', '-p', '1', String(process.pid)], { stdio: 'ignore' });
@@ -202,6 +215,13 @@ async function main(): Promise<void> {
         url: `${gw}/v1/regions`,
         headers: auth,
         pids: () => [gwPid()],
+        metered: true,
+      },
+      {
+        name: 'GET /v1/regions (API key), LOG_LEVEL=info',
+        url: `${infoGateway.url}/v1/regions`,
+        headers: auth,
+        pids: () => [infoPid],
         metered: true,
       },
       {
@@ -335,12 +355,17 @@ async function main(): Promise<void> {
     const floorLine =
       `API-key request vs the contract floor: ` +
       (rpsOf('GET /v1/regions (API key)') / rpsOf(targets[1].name)).toFixed(3);
+    const logLine =
+      `access log on (LOG_LEVEL=info) vs off (warn): ` +
+      (
+        rpsOf('GET /v1/regions (API key), LOG_LEVEL=info') / rpsOf('GET /v1/regions (API key)')
+      ).toFixed(3);
     const projects = samples.get('GET /v1/projects (API key, via queue)')!;
     const idleLine =
       `an idle second gateway replica used ` +
       `${median(projects.map((x) => x.idleReplicaCpuPct)).toFixed(1)} % of a core while the ` +
       `first served GET /v1/projects at ${rpsOf('GET /v1/projects (API key, via queue)')} req/s`;
-    const summary = `${oauthLine}\n${floorLine}\n${idleLine}\n${usageLine}`;
+    const summary = `${oauthLine}\n${floorLine}\n${logLine}\n${idleLine}\n${usageLine}`;
     process.stdout.write(`\n${table}\n\n${summary}\n`);
 
     const dir = resolve(REPO_ROOT, 'bench/results');
@@ -369,6 +394,7 @@ async function main(): Promise<void> {
   } finally {
     for (const child of baselines) child.kill('SIGTERM');
     await idleGateway?.stop();
+    await infoGateway?.stop();
     redis.disconnect();
     await platform.stop();
   }

@@ -20,9 +20,16 @@ type App = (typeof APPS)[number];
 const PUBLIC_APPS: readonly App[] = ['api-gateway', 'auth-server'];
 /** Apps that run two or more replicas and so get a PodDisruptionBudget. */
 const REPLICATED_APPS: readonly App[] = ['api-gateway', 'auth-server', 'projects-service'];
+/** Each app connects to Redis as its own ACL user (libs/queue/src/redis-acl.ts). */
+const REDIS_URL_KEY = (app: App) => `REDIS_URL_${app.replace(/-/g, '_').toUpperCase()}`;
+const REDIS_PASSWORD_KEYS = [...APPS, 'admin'].map(
+  (s) => `REDIS_PASSWORD_${s.replace(/-/g, '_').toUpperCase()}`,
+);
 const SECRET_KEYS = [
   'DATABASE_URL',
-  'REDIS_URL',
+  ...APPS.map(REDIS_URL_KEY),
+  ...REDIS_PASSWORD_KEYS,
+  'REDIS_ACL_ADMIN_URL',
   'COOKIE_SECRETS',
   'KEY_ENCRYPTION_SECRET',
   'REQUEST_ID_SECRET',
@@ -315,6 +322,92 @@ describe('docker-compose.yml', () => {
       if (secretName.test(match[1])) problems.push(`\${${match[1]}${match[2]}…} has a default`);
     }
     expect(problems).toEqual([]);
+  });
+
+  describe('security', () => {
+    const publishedSpec = (name: string) => arr(service(name).ports).map((p) => str(p) ?? '');
+
+    it('binds the published ports to 127.0.0.1 unless BIND_ADDRESS says otherwise', () => {
+      const problems: string[] = [];
+      for (const app of PUBLIC_APPS) {
+        for (const spec of publishedSpec(app)) {
+          if (spec !== `\${BIND_ADDRESS:-127.0.0.1}:${PORTS[app]}:${PORTS[app]}`) {
+            problems.push(`${app}: publishes "${spec}"`);
+          }
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    it('requires the issuer explicitly (no localhost default in production)', () => {
+      expect(str(at(service('auth-server'), 'environment', 'ISSUER'))).toMatch(
+        /^\$\{PUBLIC_AUTH_URL:\?[^}]+\}$/,
+      );
+      expect(str(at(service('api-gateway'), 'environment', 'OAUTH_ISSUER'))).toMatch(
+        /^\$\{PUBLIC_AUTH_URL:\?[^}]+\}$/,
+      );
+    });
+
+    it('passes TRUST_PROXY to the public apps and says how to set it behind TLS', () => {
+      for (const app of PUBLIC_APPS) {
+        expect([app, str(at(service(app), 'environment', 'TRUST_PROXY'))]).toEqual([
+          app,
+          '${TRUST_PROXY:-false}',
+        ]);
+      }
+      expect(text).toMatch(/TRUST_PROXY to the number of\s*#?\s*proxies/);
+      expect(text).toMatch(/`Secure`/);
+    });
+
+    it('runs Redis with the ACL file scripts/redis-acl.ts writes; each app as its own user', () => {
+      const redis = service('redis');
+      const command = commandLine(redis.command);
+      expect(command).toMatch(/--aclfile\s+\/acl\/users\.acl\b/);
+      expect(command).not.toMatch(/--requirepass/);
+      expect(at(redis, 'depends_on', 'redis-acl', 'condition')).toBe(
+        'service_completed_successfully',
+      );
+      const acl = service('redis-acl');
+      expect(commandLine(acl.command)).toMatch(/scripts\/redis-acl\.ts --out \/acl\/users\.acl$/);
+      const users = APPS.map((app) => {
+        const url = str(at(service(app), 'environment', 'REDIS_URL')) ?? '';
+        return /^redis:\/\/([^:]+):/.exec(url)?.[1];
+      });
+      expect(users).toEqual(APPS.map((app) => `cap-${app}`));
+      for (const key of REDIS_PASSWORD_KEYS) {
+        expect([key, str(at(acl, 'environment', key))]).toEqual([
+          key,
+          expect.stringMatching(new RegExp(`^\\$\\{${key}:\\?`)),
+        ]);
+      }
+    });
+
+    it('the ACL file: default user off, passwords hashed, the gateway off the admin queues', () => {
+      const env = Object.fromEntries(REDIS_PASSWORD_KEYS.map((k, i) => [k, `password-${i}`]));
+      const run = spawnSync(
+        process.execPath,
+        ['-r', '@swc-node/register', 'scripts/redis-acl.ts', '--prefix', 'cap'],
+        { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' },
+      );
+      expect(run.status).toBe(0);
+      const lines = run.stdout.trim().split('\n');
+      expect(lines[0]).toBe('user default off');
+      expect(run.stdout).not.toMatch(/password-\d/);
+      const gateway = lines.find((l) => l.startsWith('user cap-api-gateway '))!;
+      expect(gateway).toContain('~cap:projects:*');
+      expect(gateway).not.toMatch(/admin-(projects|identity)/);
+      expect(gateway).not.toMatch(/~\*|allkeys|\+@all/);
+      const admin = lines.find((l) => l.startsWith('user cap-admin '))!;
+      expect(admin).toContain('~cap:admin-projects:*');
+      // Without every password it writes nothing.
+      const partial = spawnSync(
+        process.execPath,
+        ['-r', '@swc-node/register', 'scripts/redis-acl.ts'],
+        { cwd: ROOT, env: { ...process.env, REDIS_PASSWORD_ADMIN: 'x' }, encoding: 'utf8' },
+      );
+      expect(partial.status).toBe(1);
+      expect(partial.stdout).toBe('');
+    });
   });
 });
 
@@ -737,8 +830,8 @@ describeK8s.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
 
   it('migrates in a Job (`npm run migrate`) marked to run before the rollout', () => {
     const jobs = all('Job');
-    expect(jobs.map(nameOf)).toEqual(['cap-migrate']);
-    const job = jobs[0];
+    expect(jobs.map(nameOf).sort()).toEqual(['cap-migrate', 'cap-redis-acl']);
+    const job = find('Job', 'cap-migrate');
     const c = obj(at(job, 'spec', 'template', 'spec', 'containers', 0));
     const command = [...arr(c.command), ...arr(c.args)].map(String).join(' ');
     expect(command).toBe('npm run migrate');
@@ -750,6 +843,40 @@ describeK8s.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
       name: 'cap-secrets',
       key: 'DATABASE_URL',
     });
+  });
+
+  it('security: each app connects to Redis as its own ACL user (its own secret key)', () => {
+    const problems: string[] = [];
+    for (const app of APPS) {
+      const redisUrl = arr(container(app).env).find((e) => at(e, 'name') === 'REDIS_URL');
+      const ref = obj(at(redisUrl, 'valueFrom', 'secretKeyRef'));
+      if (ref.name !== 'cap-secrets' || ref.key !== REDIS_URL_KEY(app)) {
+        problems.push(`${app}: REDIS_URL from ${JSON.stringify(ref)}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('security: a pre-rollout Job creates the Redis users from secret passwords', () => {
+    const job = obj(find('Job', 'cap-redis-acl'));
+    const c = obj(at(job, 'spec', 'template', 'spec', 'containers', 0));
+    expect([...arr(c.command), ...arr(c.args)].map(String).join(' ')).toBe(
+      'node -r @swc-node/register scripts/redis-acl.ts --apply',
+    );
+    expect(at(job, 'metadata', 'labels', 'app.kubernetes.io/component')).toBe('migration');
+    expect(at(job, 'spec', 'template', 'spec', 'securityContext', 'runAsNonRoot')).toBe(true);
+    const env = arr(c.env).map(obj);
+    for (const key of [...REDIS_PASSWORD_KEYS, 'REDIS_ACL_ADMIN_URL']) {
+      const e = env.find((x) => x.name === key);
+      expect([key, at(e, 'valueFrom', 'secretKeyRef')]).toEqual([
+        key,
+        { name: 'cap-secrets', key },
+      ]);
+    }
+    // No password written in the manifests themselves.
+    expect(
+      env.filter((e) => /PASSWORD|URL/.test(str(e.name) ?? '') && e.value !== undefined),
+    ).toEqual([]);
   });
 
   it('routes the api host to the gateway and the auth host to the auth-server, over TLS', () => {

@@ -5,8 +5,39 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChildProcess } from 'node:child_process';
-import { freePort, runAdmin, spawnTs, testQueuePrefix, cleanRedisPrefix } from '@cap/testing';
+import { ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import {
+  cleanRedisPrefix,
+  eventually,
+  freePort,
+  REPO_ROOT,
+  runAdmin,
+  spawnTs,
+  testQueuePrefix,
+} from '@cap/testing';
+
+/** `npm start` in a process group of its own, so that the whole group can be killed at once. */
+function startGroup(env: Record<string, string>): ChildProcess {
+  return spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', resolve(REPO_ROOT, 'scripts/start.ts')],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // already gone
+  }
+}
 
 function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
   return new Promise((done, fail) => {
@@ -114,6 +145,86 @@ describe('npm start', () => {
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     }
   }, 150_000);
+
+  it('survives kill -9 of its whole process group: starts again, data intact, no manual step', async () => {
+    const base = await freePort();
+    const env: Record<string, string> = {
+      DATA_DIR: join(dataDir, 'crash'),
+      PORT_BASE: String(base),
+      QUEUE_PREFIX: prefix,
+      DATABASE_URL: '',
+    };
+    const cli = { QUEUE_PREFIX: prefix };
+    const first = startGroup(env);
+    let again: ChildProcess | undefined;
+    try {
+      await waitForLine(first, /\[start\] ready in/, 90_000);
+      expect(
+        (await runAdmin(['create-user', '--email', 'crash@example.com'], cli, 'a long password\n'))
+          .code,
+      ).toBe(0);
+      const project = JSON.parse(
+        (
+          await runAdmin(
+            [
+              'create-project',
+              '--owner',
+              'crash@example.com',
+              '--name',
+              'kept',
+              '--region',
+              'us-east',
+            ],
+            cli,
+          )
+        ).stdout,
+      );
+      const key = JSON.parse(
+        (await runAdmin(['create-key', '--project', project.id, '--name', 'k'], cli)).stdout,
+      );
+
+      killGroup(first, 'SIGKILL');
+      expect(await exitOf(first, 20_000)).toBe('SIGKILL');
+      // Every app of the group is gone (they die with it, not after a grace period).
+      const down = async (port: number) =>
+        fetch(`http://127.0.0.1:${port}/healthz`).then(
+          () => false,
+          () => true,
+        );
+      const gone = await eventually(async () => {
+        const all = await Promise.all([base, base + 1, base + 2, base + 3].map(down));
+        return all.every(Boolean);
+      }, 10_000);
+      expect(gone.ok).toBe(true);
+
+      again = startGroup(env);
+      await waitForLine(again, /\[start\] ready in/, 90_000);
+      const res = await fetch(`http://127.0.0.1:${base}/v1/projects`, {
+        headers: { Authorization: `Bearer ${key.secret}` },
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { data: Array<{ id: string }> }).data).toEqual([
+        expect.objectContaining({ id: project.id, name: 'kept' }),
+      ]);
+
+      // A second start on the same data folder while this one runs: one clear line, exit 1.
+      const second = spawnTs('scripts/start.ts', [], env);
+      let stderr = '';
+      second.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      expect(await exitOf(second, 20_000)).toBe(1);
+      expect(stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/npm start is already running \(pid \d+\)/),
+      ]);
+      // ... and the first one still serves.
+      expect((await fetch(`http://127.0.0.1:${base}/readyz`)).status).toBe(200);
+
+      killGroup(again, 'SIGINT');
+      expect(await exitOf(again, 20_000)).toBe(0);
+    } finally {
+      killGroup(first, 'SIGKILL');
+      if (again) killGroup(again, 'SIGKILL');
+    }
+  }, 240_000);
 
   it('says in one line how to get Redis when nothing answers, and exits 1', async () => {
     const child = spawnTs('scripts/start.ts', [], {

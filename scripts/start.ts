@@ -5,6 +5,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -35,7 +36,11 @@ const APPS = [
 const say = (line: string) => process.stderr.write(`[start] ${line}\n`);
 
 async function redisAnswers(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
@@ -60,8 +65,57 @@ async function waitReady(port: number, deadline: number): Promise<void> {
   throw new Error(`the app on port ${port} was not ready in time`);
 }
 
+/** Whether `pid` is a running `npm start` (not merely a process that reused the number). */
+function isStartRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('scripts/start');
+  } catch {
+    // No /proc here: the process exists, so assume it is one.
+    return true;
+  }
+}
+
+/**
+ * One `npm start` per data folder: `start.pid` there names the running one. A file left by one
+ * that was killed (`kill -9`, a crash) names no running start and is replaced. Returns a
+ * function that releases the folder, or exits with one line when another start holds it.
+ */
+function claimDataDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const file = resolve(dir, 'start.pid');
+  for (;;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(readFileSync(file, 'utf8').trim());
+    if (
+      Number.isInteger(holder) &&
+      holder > 0 &&
+      holder !== process.pid &&
+      isStartRunning(holder)
+    ) {
+      say(
+        `npm start is already running (pid ${holder}) with the data folder ${dir}: stop it ` +
+          'first (Ctrl-C in its terminal), or set DATA_DIR to run another.',
+      );
+      process.exit(1);
+    }
+    rmSync(file, { force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const release = claimDataDir(resolve(ROOT, env.DATA_DIR));
+  process.once('exit', release);
   if (!(await redisAnswers(env.REDIS_URL))) {
     say(
       `Redis does not answer at ${env.REDIS_URL}: start one (apt-get install redis-server && ` +

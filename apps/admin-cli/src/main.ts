@@ -1,5 +1,12 @@
 import { parseArgs } from 'node:util';
-import { DomainError, IdentityJobs, ProjectsJobs, QUEUES } from '@cap/contracts';
+import {
+  DomainError,
+  IdentityAdminJobs,
+  IdentityPublicJobs,
+  ProjectsAdminJobs,
+  ProjectsPublicJobs,
+  QUEUES,
+} from '@cap/contracts';
 import { loadConfigOrExit } from '@cap/config';
 import { RpcClient } from '@cap/queue';
 import { COMMANDS, isCommand } from './commands';
@@ -8,10 +15,14 @@ import { readSecret } from './read-secret';
 
 const USAGE = `usage: npm run admin -- <command> [flags]
 
-  create-user    --email E [--name N]         (password on standard input)
+  create-user    --email E [--name N]         (password on standard input; email verified)
   create-project --owner EMAIL --name N --region R
   create-key     --project PRJ_ID --name N   (prints the secret once)
+  add-member     --project PRJ_ID --email E --role owner|admin|developer|viewer
+                 (adds an existing user directly; members invite instead)
+  verification-link --email E                (the link that verifies E, as mailed at sign-up)
   revoke-key     --key KEY_ID
+  set-project-limit --project PRJ_ID --limit N  (requests per minute; caps its keys' limits)
   create-client  --owner EMAIL --name N --redirect-uri URI [--redirect-uri URI2 ...] [--public]
                  (a third-party app; prints its client_secret once unless --public)
 
@@ -28,6 +39,8 @@ async function main(): Promise<number> {
       region: { type: 'string' },
       project: { type: 'string' },
       key: { type: 'string' },
+      limit: { type: 'string' },
+      role: { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
       public: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -45,13 +58,16 @@ async function main(): Promise<number> {
     timeoutMs: config.ADMIN_TIMEOUT_MS,
   };
   const clients = {
-    identity: new RpcClient<IdentityJobs>({ queue: QUEUES.identity, ...common }),
-    projects: new RpcClient<ProjectsJobs>({ queue: QUEUES.projects, ...common }),
+    identity: new RpcClient<IdentityPublicJobs>({ queue: QUEUES.identity, ...common }),
+    projects: new RpcClient<ProjectsPublicJobs>({ queue: QUEUES.projects, ...common }),
+    adminIdentity: new RpcClient<IdentityAdminJobs>({ queue: QUEUES.adminIdentity, ...common }),
+    adminProjects: new RpcClient<ProjectsAdminJobs>({ queue: QUEUES.adminProjects, ...common }),
   };
+  const all = Object.values(clients);
   try {
-    await Promise.all([clients.identity.ready(), clients.projects.ready()]);
+    await Promise.all(all.map((c) => c.ready()));
     const { help: _help, ...flags } = values;
-    const result = await COMMANDS[command](clients, flags, () => readSecret('Password: '));
+    const result = await COMMANDS[command](clients, flags, () => readSecret('Password: '), config);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } catch (err) {
@@ -64,7 +80,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${JSON.stringify({ error: shape })}\n`);
     return 1;
   } finally {
-    await Promise.all([clients.identity.close(), clients.projects.close()]);
+    await Promise.all(all.map((c) => c.close()));
   }
 }
 

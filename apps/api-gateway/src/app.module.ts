@@ -7,6 +7,7 @@ import { BearerStrategy, PRINCIPAL_RESOLVER } from '@cap/auth';
 import { HealthController, Metrics, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
 import { createRedis, EventBus, pingRedis } from '@cap/queue';
 import { ApiAccess } from './auth/api-access';
+import { AuthFailureLimiter } from './auth/auth-failures';
 import { KeyUsage } from './auth/key-usage';
 import { BearerPrincipalResolver } from './auth/principal-resolver.service';
 import { TokenVerifier } from './auth/token-verifier';
@@ -35,6 +36,7 @@ export class AppModule implements OnApplicationShutdown {
     @Inject(HOT_REDIS) private readonly redis: Redis,
     private readonly events: EventBus,
     private readonly limiter: SlidingWindowLimiter,
+    private readonly tokens: TokenVerifier,
   ) {}
 
   static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
@@ -96,7 +98,27 @@ export class AppModule implements OnApplicationShutdown {
                 config.OAUTH_JWKS_URL ?? `${config.OAUTH_ISSUER.replace(/\/$/, '')}/oauth/jwks`,
               prefix: config.QUEUE_PREFIX,
               cacheMax: config.TOKEN_CACHE_MAX,
+              maxLifetimeS: config.ACCESS_TOKEN_MAX_LIFETIME_S,
+              jwksRefreshMs: config.JWKS_REFRESH_MS,
             }),
+        },
+        {
+          provide: AuthFailureLimiter,
+          inject: [HOT_REDIS, Metrics],
+          useFactory: (redis: Redis, metrics: Metrics) => {
+            const throttled = metrics.counter({
+              name: 'gateway_auth_throttled_total',
+              help:
+                'Requests refused (429) before any lookup because their client address made ' +
+                'too many failed authentications (AUTH_FAILURES_PER_MINUTE).',
+            });
+            return new AuthFailureLimiter(redis, {
+              budget: config.AUTH_FAILURES_PER_MINUTE,
+              windowMs: 60_000,
+              prefix: config.QUEUE_PREFIX,
+              onThrottled: () => throttled.inc(),
+            });
+          },
         },
         BearerPrincipalResolver,
         { provide: PRINCIPAL_RESOLVER, useExisting: BearerPrincipalResolver },
@@ -137,6 +159,7 @@ export class AppModule implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.limiter.close();
+    this.tokens.close();
     await this.events.close();
     this.redis.disconnect();
   }

@@ -1,3 +1,7 @@
+import {
+  InvitationsController,
+  ProjectInvitationsController,
+} from './invitations/invitations.controller';
 import { KeysController } from './keys/keys.controller';
 import { MembersController } from './members/members.controller';
 import { OAuthClientsController } from './oauth-clients/oauth-clients.controller';
@@ -12,6 +16,8 @@ import { UserController } from './user/user.controller';
 export const API_CONTROLLERS = [
   ProjectsController,
   MembersController,
+  ProjectInvitationsController,
+  InvitationsController,
   KeysController,
   RegionsController,
   UsageController,

@@ -32,9 +32,10 @@ beforeAll(async () => {
   platform = await TestPlatform.start();
   db = await DbSnapshotter.connect(platform.db.url);
   [alice, bob] = [await platform.tenant('alice'), await platform.tenant('bob')];
+  await platform.admin(['set-project-limit', '--project', alice.project.id, '--limit', '10000000']);
   const res = await apiRequest(platform.url(), 'POST', '/v1/keys', {
     token: alice.secret,
-    body: { project_id: alice.project.id, name: 'burst', rate_limit: 100_000_000 },
+    body: { project_id: alice.project.id, name: 'burst', rate_limit: 10_000_000 },
   });
   expect(res.status).toBe(201);
   burstKey = res.json.secret;

@@ -86,6 +86,18 @@ async function newKey(token: string, projectId: string, extra: Record<string, un
   return res.json as { id: string; secret: string; [field: string]: unknown };
 }
 
+/** `by` invites `who` to a project, and `who` accepts with their own key: how members join. */
+async function join(projectId: string, by: string, who: Tenant, role: string) {
+  const invited = await api('POST', `/v1/projects/${projectId}/members`, by, {
+    email: who.email,
+    role,
+  });
+  expect(invited.status).toBe(201);
+  const accepted = await api('POST', `/v1/invitations/${invited.json.id}/accept`, who.secret);
+  expect(accepted.status).toBe(200);
+  return accepted.json as { id: string; status: string };
+}
+
 describe('projects', () => {
   it('GET returns the project; PATCH renames it; the list shows the new name', async () => {
     const project = await newProject(alice.secret, 'to-rename');
@@ -189,20 +201,38 @@ describe('projects', () => {
 });
 
 describe('members', () => {
-  it('add by email, list with roles, refuse unknown users, duplicates and bad roles', async () => {
+  it('invite by email, accept, list with roles; refuse duplicates and bad roles', async () => {
     const project = await newProject(alice.secret);
-    const added = await api('POST', `/v1/projects/${project.id}/members`, alice.secret, {
-      email: bob.email,
+    const invited = await api('POST', `/v1/projects/${project.id}/members`, alice.secret, {
+      email: bob.email.toUpperCase(),
       role: 'developer',
     });
-    expect(added.status).toBe(201);
-    expect(added.json).toEqual({
-      user_id: bob.user.id,
+    expect(invited.status).toBe(201);
+    expect(invited.json).toEqual({
+      id: expect.stringMatching(/^inv_[0-9A-Za-z]{20}$/),
+      project_id: project.id,
+      project_name: project.name,
       email: bob.email,
-      name: 'bob',
       role: 'developer',
+      invited_by: alice.user.id,
+      status: 'pending',
       created_at: expect.stringMatching(TIME),
+      expires_at: expect.stringMatching(TIME),
     });
+    const waiting = await api('GET', '/v1/invitations', bob.secret);
+    expect(waiting.status).toBe(200);
+    expect(waiting.json.data.map((i: { id: string }) => i.id)).toContain(invited.json.id);
+    const pending = await api('GET', `/v1/projects/${project.id}/invitations`, alice.secret);
+    expect(pending.json.data.map((i: { id: string }) => i.id)).toEqual([invited.json.id]);
+    const accepted = await api('POST', `/v1/invitations/${invited.json.id}/accept`, bob.secret);
+    expect(accepted.status).toBe(200);
+    expect(accepted.json).toMatchObject({ id: invited.json.id, status: 'accepted' });
+    expectError(
+      await api('POST', `/v1/invitations/${invited.json.id}/accept`, bob.secret),
+      404,
+      'not_found',
+      'id',
+    );
     const list = await api('GET', `/v1/projects/${project.id}/members`, alice.secret);
     expect(list.status).toBe(200);
     expect(list.json.has_more).toBe(false);
@@ -215,14 +245,24 @@ describe('members', () => {
     expect(list.json.data).toHaveLength(2);
     const page = await api('GET', `/v1/projects/${project.id}/members?limit=1`, alice.secret);
     expect(page.json).toMatchObject({ has_more: true, data: [expect.any(Object)] });
+    // Anyone can be invited, account or not; the invitation can be revoked.
+    const nobody = await api('POST', `/v1/projects/${project.id}/members`, alice.secret, {
+      email: `nobody-${randomUUID()}@example.com`,
+      role: 'viewer',
+    });
+    expect(nobody.status).toBe(201);
+    const revoked = await api(
+      'DELETE',
+      `/v1/projects/${project.id}/invitations/${nobody.json.id}`,
+      alice.secret,
+    );
+    expect(revoked.status).toBe(200);
+    expect(revoked.json).toMatchObject({ id: nobody.json.id, status: 'revoked' });
     expectError(
-      await api('POST', `/v1/projects/${project.id}/members`, alice.secret, {
-        email: `nobody-${randomUUID()}@example.com`,
-        role: 'viewer',
-      }),
-      404,
-      'user_not_found',
-      'email',
+      await api('DELETE', `/v1/projects/${project.id}/invitations/${nobody.json.id}`, alice.secret),
+      409,
+      'conflict',
+      'invitation_id',
     );
     expectError(
       await api('POST', `/v1/projects/${project.id}/members`, alice.secret, {
@@ -252,14 +292,7 @@ describe('members', () => {
       'conflict',
       'user_id',
     );
-    expect(
-      (
-        await api('POST', `/v1/projects/${project.id}/members`, alice.secret, {
-          email: carol.email,
-          role: 'owner',
-        })
-      ).status,
-    ).toBe(201);
+    await join(project.id, alice.secret, carol, 'owner');
     // Now carol, an owner, may remove alice; and then carol is the last owner.
     const removed = await api(
       'DELETE',
@@ -290,10 +323,7 @@ describe('members', () => {
 
   it('a removed member’s key of the project fails at the second gateway within 1 s', async () => {
     const project = await newProject(alice.secret);
-    await api('POST', `/v1/projects/${project.id}/members`, alice.secret, {
-      email: bob.email,
-      role: 'developer',
-    });
+    await join(project.id, alice.secret, bob, 'developer');
     // Bob's key for alice's project: it acts for bob.
     const bobsKey = await newKey(bob.secret, project.id);
     expect(bobsKey).toMatchObject({ project_id: project.id, created_by: bob.user.id });

@@ -27,7 +27,7 @@ let alice: Tenant;
 /** Alice's key for the sweep, with the highest rate limit: hundreds of requests in a minute. */
 let token: string;
 /** Things of Alice's that a request accidentally accepted could change: never the real ones. */
-let victim: { project: string; key: string; ticket: string };
+let victim: { project: string; key: string; ticket: string; invitation: string };
 let dave: { id: string; email: string };
 const start = new Date(Date.now() - 3_600_000).toISOString();
 const end = new Date(Date.now() + 3_600_000).toISOString();
@@ -46,6 +46,7 @@ beforeAll(async () => {
     `${TENANT_PASSWORD}\n`,
   );
   dave = { id: user.id, email };
+  await platform.admin(['set-project-limit', '--project', alice.project.id, '--limit', '10000000']);
   const asAlice = async (method: string, path: string, body: unknown, status: number) => {
     const res = await apiRequest(platform.url(), method, path, { token: alice.secret, body });
     expect({ path, status: res.status }).toEqual({ path, status });
@@ -55,15 +56,16 @@ beforeAll(async () => {
     await asAlice(
       'POST',
       '/v1/keys',
-      { project_id: alice.project.id, name: 'sweep', rate_limit: 100_000_000 },
+      { project_id: alice.project.id, name: 'sweep', rate_limit: 10_000_000 },
       201,
     )
   ).secret;
   const project = await asAlice('POST', '/v1/projects', { name: 'victim', region: 'us-east' }, 201);
-  await asAlice(
+  await platform.addMember(project.id, alice.secret, dave.email, 'viewer');
+  const invitation = await asAlice(
     'POST',
     `/v1/projects/${project.id}/members`,
-    { email: dave.email, role: 'viewer' },
+    { email: `erin-${Date.now()}@example.com`, role: 'viewer' },
     201,
   );
   const key = await asAlice('POST', '/v1/keys', { project_id: project.id, name: 'victim' }, 201);
@@ -73,7 +75,7 @@ beforeAll(async () => {
     { subject: 'victim', body: 'victim' },
     201,
   );
-  victim = { project: project.id, key: key.id, ticket: ticket.id };
+  victim = { project: project.id, key: key.id, ticket: ticket.id, invitation: invitation.id };
   doc = (await apiRequest(platform.url(), 'GET', '/v1/openapi.json')).json;
 }, 120_000);
 
@@ -150,6 +152,13 @@ function validRequest(op: string): {
       path: { ...project, user_id: dave.id },
       query: {},
     },
+    'GET /v1/projects/{id}/invitations': { path: project, query: {} },
+    'DELETE /v1/projects/{id}/invitations/{invitation_id}': {
+      path: { ...project, invitation_id: victim.invitation },
+      query: {},
+    },
+    'GET /v1/invitations': { path: {}, query: {} },
+    'POST /v1/invitations/{id}/accept': { path: { id: victim.invitation }, query: {} },
     'POST /v1/keys': { path: {}, query: {}, body: { project_id: victim.project, name: 'k' } },
     'GET /v1/keys': { path: {}, query: { project_id: victim.project } },
     'POST /v1/keys/{id}/revoke': { path: { id: victim.key }, query: {} },
@@ -197,6 +206,7 @@ const WRONG_PREFIX: Record<string, string> = {
   usr_: 'prj_',
   tkt_: 'usr_',
   cli_: 'prj_',
+  inv_: 'prj_',
 };
 
 const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
@@ -601,6 +611,7 @@ describe('the generated sweep', () => {
         support_tickets: await db.count('support_tickets'),
         oauth_clients: await db.count('oauth_clients'),
         memberships: await db.count('memberships'),
+        invitations: await db.count('invitations'),
       },
     };
     const started = Date.now();
@@ -644,6 +655,7 @@ describe('the generated sweep', () => {
       support_tickets: await db.count('support_tickets'),
       oauth_clients: await db.count('oauth_clients'),
       memberships: await db.count('memberships'),
+      invitations: await db.count('invitations'),
     };
     expect(after).toEqual(counts.before);
   }, 300_000);
@@ -794,16 +806,8 @@ describe('regressions: bugs the sweep found, fixed', () => {
       token,
       body: { project_id: project.json.id, name: 'no-body' },
     });
-    const member = await apiRequest(
-      platform.url(),
-      'POST',
-      `/v1/projects/${project.json.id}/members`,
-      {
-        token,
-        body: { email: dave.email, role: 'viewer' },
-      },
-    );
-    expect([project.status, key.status, member.status]).toEqual([201, 201, 201]);
+    expect([project.status, key.status]).toEqual([201, 201]);
+    await platform.addMember(project.json.id, token, dave.email, 'viewer');
     const attempts = [
       ['POST', `/v1/keys/${key.json.id}/revoke`],
       ['DELETE', `/v1/projects/${project.json.id}/members/${dave.id}`],

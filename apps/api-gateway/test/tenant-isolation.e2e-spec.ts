@@ -14,6 +14,7 @@ import {
   adminWithRetry,
   apiRequest,
   ApiResponse,
+  clientSecretBasic,
   DbSnapshotter,
   errorEnvelopeProblems,
   eventually,
@@ -47,6 +48,8 @@ let bTokenScope: string;
 let bIdToken: string | undefined;
 let aTicket: { id: string };
 let aClient: { id: string };
+/** A pending invitation to A's project, for an address with no account. */
+let aInvitation: { id: string };
 let aRequestId: string;
 let bRequestId: string;
 const since = new Date(Date.now() - 10 * 60_000).toISOString();
@@ -60,6 +63,7 @@ const aIdentifiers = () => [
   A.email,
   aTicket.id,
   aClient.id,
+  aInvitation.id,
   aRequestId,
   carol.id,
   carol.email,
@@ -68,7 +72,8 @@ const aIdentifiers = () => [
 beforeAll(async () => {
   platform = await TestPlatform.start(
     ['projects-service', 'auth-server', 'usage-worker', 'api-gateway'],
-    { USAGE_FLUSH_MS: '200' },
+    // This file sends hundreds of dead credentials from one address on purpose.
+    { USAGE_FLUSH_MS: '200', AUTH_FAILURES_PER_MINUTE: '100000' },
   );
   db = await DbSnapshotter.connect(platform.db.url);
   roles = loadRoleTable();
@@ -104,6 +109,12 @@ beforeAll(async () => {
   });
   expect(client.status).toBe(201);
   aClient = client.json;
+  const invitation = await asA('POST', `/v1/projects/${A.project.id}/members`, {
+    email: `erin-${Date.now()}@example.com`,
+    role: 'admin',
+  });
+  expect(invitation.status).toBe(201);
+  aInvitation = invitation.json;
   const usage = await eventually(async () => {
     const res = await asA(
       'GET',
@@ -205,6 +216,23 @@ const FOREIGN: Record<string, { codes: string[]; probes: () => Probe[] }> = {
       probe('DELETE', `/v1/projects/${B.project.id}/members/${A.user.id}`),
     ],
   },
+  'GET /v1/projects/{id}/invitations': {
+    codes: ['project_not_found'],
+    probes: () => [probe('GET', `/v1/projects/${A.project.id}/invitations`)],
+  },
+  'DELETE /v1/projects/{id}/invitations/{invitation_id}': {
+    codes: ['project_not_found', 'not_found'],
+    probes: () => [
+      probe('DELETE', `/v1/projects/${A.project.id}/invitations/${aInvitation.id}`),
+      // A's invitation id on B's own project: it is not one of B's.
+      probe('DELETE', `/v1/projects/${B.project.id}/invitations/${aInvitation.id}`),
+    ],
+  },
+  // Addressed to someone else: as if it did not exist.
+  'POST /v1/invitations/{id}/accept': {
+    codes: ['not_found'],
+    probes: () => [probe('POST', `/v1/invitations/${aInvitation.id}/accept`)],
+  },
   'POST /v1/keys': {
     codes: ['project_not_found'],
     probes: () => [
@@ -262,6 +290,16 @@ const OWN: Record<string, { probes: () => Probe[]; cursors?: () => Probe[] }> = 
     cursors: () => [
       probe('GET', `/v1/projects/${B.project.id}/members?starting_after=${A.user.id}`),
     ],
+  },
+  'GET /v1/projects/{id}/invitations': {
+    probes: () => [probe('GET', `/v1/projects/${B.project.id}/invitations`)],
+    cursors: () => [
+      probe('GET', `/v1/projects/${B.project.id}/invitations?starting_after=${aInvitation.id}`),
+    ],
+  },
+  'GET /v1/invitations': {
+    probes: () => [probe('GET', '/v1/invitations?limit=100')],
+    cursors: () => [probe('GET', `/v1/invitations?starting_after=${aInvitation.id}`)],
   },
   'GET /v1/keys': {
     probes: () => [probe('GET', `/v1/keys?project_id=${B.project.id}&limit=100`)],
@@ -460,6 +498,19 @@ interface RoleProbe extends Probe {
   ownKey?: boolean;
 }
 
+/**
+ * Not a role-table action: rotating someone else's key hands out their secret, so nobody but
+ * the key's creator may, whatever their role (admins and owners revoke instead).
+ */
+const CREATOR_ONLY = 'rotate another member’s key';
+
+/** Whether `role` may do what a role probe stands for. */
+function probeAllowed(role: MemberRole, action: string | null): boolean {
+  if (action === null) return true;
+  if (action === CREATOR_ONLY) return false;
+  return roleMay(roles, role, action);
+}
+
 function roleProbes(ownKey: () => string | undefined): Record<string, () => RoleProbe[]> {
   const p = A.project.id;
   const withAction = (action: string | null, pr: Probe, own = false): RoleProbe => ({
@@ -487,6 +538,13 @@ function roleProbes(ownKey: () => string | undefined): Record<string, () => Role
         probe('POST', `/v1/projects/${p}/members`, { email: dave.email, role: 'owner' }),
       ),
     ],
+    'GET /v1/projects/{id}/invitations': () => [
+      withAction('members.list', probe('GET', `/v1/projects/${p}/invitations`)),
+    ],
+    // Revoking an invitation is the inviter's business: owners and admins, as inviting.
+    'DELETE /v1/projects/{id}/invitations/{invitation_id}': () => [
+      withAction('members.add', probe('DELETE', `/v1/projects/${p}/invitations/${aInvitation.id}`)),
+    ],
     'DELETE /v1/projects/{id}/members/{user_id}': () => [
       withAction('members.remove', probe('DELETE', `/v1/projects/${p}/members/${carol.id}`)),
       withAction('members.remove_owner', probe('DELETE', `/v1/projects/${p}/members/${A.user.id}`)),
@@ -495,7 +553,7 @@ function roleProbes(ownKey: () => string | undefined): Record<string, () => Role
       withAction('keys.create', probe('POST', '/v1/keys', { project_id: p, name: 'b in a' })),
     ],
     'POST /v1/keys/{id}/rotate': () => [
-      withAction('keys.rotate_any', probe('POST', `/v1/keys/${A.key.id}/rotate`, {})),
+      withAction(CREATOR_ONLY, probe('POST', `/v1/keys/${A.key.id}/rotate`, {})),
       withAction(
         'keys.rotate_own',
         probe('POST', `/v1/keys/${ownKey()}/rotate`, { grace_period_seconds: 0 }),
@@ -520,19 +578,29 @@ describe.each<MemberRole>(['viewer', 'developer'])(
       apiRequest(platform.url(), method, path, { token: A.secret, body });
 
     beforeAll(async () => {
+      // The way members join: A invites B's address, and B (verified) accepts.
       const res = await asA('POST', `/v1/projects/${A.project.id}/members`, {
         email: B.email,
         role,
       });
       expect(res.status).toBe(201);
-      expect(res.json).toMatchObject({ user_id: B.user.id, role });
+      expect(res.json).toMatchObject({ email: B.email, role, status: 'pending' });
+      const accepted = await apiRequest(
+        platform.url(),
+        'POST',
+        `/v1/invitations/${res.json.id}/accept`,
+        { token: B.secret },
+      );
+      expect(accepted.status).toBe(200);
+      expect(accepted.json).toMatchObject({ project_id: A.project.id, role, status: 'accepted' });
     });
 
     it('covers every operation on a project or key id', () => {
       const probes = roleProbes(() => 'key_x');
-      expect(Object.keys(FOREIGN).filter((op) => !probes[op] && !op.includes('tickets'))).toEqual(
-        [],
-      );
+      // Tickets are the user's own; accepting is the invitee's (no role of A's project).
+      const notProjectScoped = (op: string) =>
+        op.includes('tickets') || op === 'POST /v1/invitations/{id}/accept';
+      expect(Object.keys(FOREIGN).filter((op) => !probes[op] && !notProjectScoped(op))).toEqual([]);
     });
 
     it.each(CREDENTIALS)(
@@ -548,7 +616,7 @@ describe.each<MemberRole>(['viewer', 'developer'])(
               expect(roleMay(roles, role, 'keys.create')).toBe(false);
               continue;
             }
-            const allowed = p.action === null || roleMay(roles, role, p.action);
+            const allowed = probeAllowed(role, p.action);
             const before = await db.snapshot();
             const res = await apiRequest(platform.url(), p.method, p.path, {
               token: credential(),
@@ -613,6 +681,366 @@ describe.each<MemberRole>(['viewer', 'developer'])(
         [A.user.id, carol.id].sort(),
       );
       expect((await asA('GET', `/v1/projects/${A.project.id}`)).json.name).toBe('alice-project');
+    });
+  },
+);
+
+/**
+ * A key of B's confined to B's project (`project_access: "own"`), on every route: B's other
+ * project, its key and its members look absent (404, nothing changed), the project list holds
+ * B's one project, and what only an unconfined credential may (creating projects, registering
+ * OAuth clients) is 403. User-level reads and support tickets stay allowed.
+ */
+describe('security: B’s project-confined key on every route', () => {
+  let confined: string;
+  let b2: { project: string; key: string };
+  let bTicket: string;
+
+  beforeAll(async () => {
+    const asB = (method: string, path: string, body?: unknown) =>
+      apiRequest(platform.url(), method, path, { token: B.secret, body });
+    const project = await asB('POST', '/v1/projects', { name: 'b-other', region: 'us-east' });
+    expect(project.status).toBe(201);
+    const key = await asB('POST', '/v1/keys', { project_id: project.json.id, name: 'b2' });
+    expect(key.status).toBe(201);
+    b2 = { project: project.json.id, key: key.json.id };
+    const own = await asB('POST', '/v1/keys', {
+      project_id: B.project.id,
+      name: 'ci',
+      project_access: 'own',
+    });
+    expect(own.json).toMatchObject({ project_access: 'own' });
+    confined = own.json.secret;
+    const ticket = await asB('POST', '/v1/support/tickets', { subject: 'mine', body: 'Hello.' });
+    bTicket = ticket.json.id;
+  });
+
+  type Want = { status: number; codes?: string[] };
+  const absent = (codes = ['project_not_found']): Want => ({ status: 404, codes });
+  const refused: Want = { status: 403, codes: ['forbidden'] };
+  const ok = (op: string): Want => ({ status: successStatus(op) });
+
+  const CONFINED: Record<string, (op: string) => { want: Want; probes: Probe[] }> = {
+    'GET /v1/projects': (op) => ({ want: ok(op), probes: [probe('GET', '/v1/projects')] }),
+    'POST /v1/projects': () => ({
+      want: refused,
+      probes: [probe('POST', '/v1/projects', { name: 'escape', region: 'us-east' })],
+    }),
+    'GET /v1/projects/{id}': () => ({
+      want: absent(),
+      probes: [probe('GET', `/v1/projects/${b2.project}`)],
+    }),
+    'PATCH /v1/projects/{id}': () => ({
+      want: absent(),
+      probes: [probe('PATCH', `/v1/projects/${b2.project}`, { name: 'x' })],
+    }),
+    'DELETE /v1/projects/{id}': () => ({
+      want: absent(),
+      probes: [probe('DELETE', `/v1/projects/${b2.project}`)],
+    }),
+    'GET /v1/projects/{id}/members': () => ({
+      want: absent(),
+      probes: [probe('GET', `/v1/projects/${b2.project}/members`)],
+    }),
+    'POST /v1/projects/{id}/members': () => ({
+      want: absent(),
+      probes: [
+        probe('POST', `/v1/projects/${b2.project}/members`, { email: dave.email, role: 'owner' }),
+      ],
+    }),
+    'DELETE /v1/projects/{id}/members/{user_id}': () => ({
+      want: absent(),
+      probes: [probe('DELETE', `/v1/projects/${b2.project}/members/${B.user.id}`)],
+    }),
+    'GET /v1/projects/{id}/invitations': () => ({
+      want: absent(),
+      probes: [probe('GET', `/v1/projects/${b2.project}/invitations`)],
+    }),
+    'DELETE /v1/projects/{id}/invitations/{invitation_id}': () => ({
+      want: absent(),
+      probes: [probe('DELETE', `/v1/projects/${b2.project}/invitations/inv_${'0'.repeat(20)}`)],
+    }),
+    'GET /v1/invitations': (op) => ({ want: ok(op), probes: [probe('GET', '/v1/invitations')] }),
+    // Joining another project is not for a key confined to one.
+    'POST /v1/invitations/{id}/accept': () => ({
+      want: refused,
+      probes: [probe('POST', `/v1/invitations/inv_${'0'.repeat(20)}/accept`)],
+    }),
+    'POST /v1/keys': () => ({
+      want: absent(),
+      probes: [
+        probe('POST', '/v1/keys', { project_id: b2.project, name: 'k', project_access: 'own' }),
+      ],
+    }),
+    'GET /v1/keys': () => ({
+      want: absent(),
+      probes: [probe('GET', `/v1/keys?project_id=${b2.project}`)],
+    }),
+    'POST /v1/keys/{id}/revoke': () => ({
+      want: absent(['key_not_found']),
+      probes: [probe('POST', `/v1/keys/${b2.key}/revoke`)],
+    }),
+    'POST /v1/keys/{id}/rotate': () => ({
+      want: absent(['key_not_found']),
+      probes: [probe('POST', `/v1/keys/${b2.key}/rotate`, { grace_period_seconds: 0 })],
+    }),
+    'GET /v1/usage': () => ({ want: absent(), probes: [probe('GET', usagePath(b2.project))] }),
+    'GET /v1/user': (op) => ({ want: ok(op), probes: [probe('GET', '/v1/user')] }),
+    'GET /v1/regions': (op) => ({ want: ok(op), probes: [probe('GET', '/v1/regions')] }),
+    'GET /v1/support/tickets': (op) => ({
+      want: ok(op),
+      probes: [probe('GET', '/v1/support/tickets')],
+    }),
+    'POST /v1/support/tickets': (op) => ({
+      want: ok(op),
+      probes: [probe('POST', '/v1/support/tickets', { subject: 'ci', body: 'From CI.' })],
+    }),
+    'GET /v1/support/tickets/{id}': (op) => ({
+      want: ok(op),
+      probes: [probe('GET', `/v1/support/tickets/${bTicket}`)],
+    }),
+    'GET /v1/oauth/clients': (op) => ({
+      want: ok(op),
+      probes: [probe('GET', '/v1/oauth/clients')],
+    }),
+    'POST /v1/oauth/clients': () => ({
+      want: refused,
+      probes: [
+        probe('POST', '/v1/oauth/clients', {
+          name: 'escape',
+          redirect_uris: ['https://bob.example.com/cb'],
+        }),
+      ],
+    }),
+    'GET /v1/openapi.json': (op) => ({
+      want: ok(op),
+      probes: [probe('GET', '/v1/openapi.json')],
+    }),
+  };
+
+  it('every documented operation has a case', () => {
+    const documented = documentedOperations();
+    expect(documented.filter((op) => !CONFINED[op])).toEqual([]);
+    expect(Object.keys(CONFINED).filter((op) => !documented.includes(op))).toEqual([]);
+  });
+
+  it('other projects look absent, creation is 403; refusals change nothing', async () => {
+    const failures: string[] = [];
+    for (const op of documentedOperations()) {
+      const { want, probes } = CONFINED[op](op);
+      for (const p of probes) {
+        const before = await db.snapshot();
+        const res = await apiRequest(platform.url(), p.method, p.path, {
+          token: confined,
+          body: p.body,
+        });
+        const diff = snapshotDiff(before, await db.snapshot());
+        const where = `${op} — ${p.method} ${p.path}`;
+        const code = res.json?.error?.code;
+        if (res.status !== want.status || (want.codes && !want.codes.includes(code))) {
+          failures.push(
+            `${where}: want ${want.status} ${want.codes?.join('|') ?? ''}, got ${res.status} ${res.text}`,
+          );
+        }
+        if (res.status >= 400) {
+          const problems = errorEnvelopeProblems(res);
+          if (problems.length) failures.push(`${where}: ${problems.join('; ')}`);
+          if (Object.keys(diff).length) {
+            failures.push(`${where}: refused, yet the database changed ${JSON.stringify(diff)}`);
+          }
+        }
+        if (
+          res.text.includes(b2.project) &&
+          !`${p.path} ${JSON.stringify(p.body ?? null)}`.includes(b2.project)
+        ) {
+          failures.push(`${where}: shows B's other project`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    const list = await apiRequest(platform.url(), 'GET', '/v1/projects?limit=100', {
+      token: confined,
+    });
+    expect(list.json.data.map((x: { id: string }) => x.id)).toEqual([B.project.id]);
+  });
+});
+
+/** Every authenticated probe of the route table answered 401 for `secret`, changing nothing. */
+async function expectDeadEverywhere(secret: string): Promise<void> {
+  const failures: string[] = [];
+  let probes = 0;
+  for (const op of documentedOperations()) {
+    if (op === 'GET /v1/openapi.json') continue;
+    for (const p of [...(FOREIGN[op]?.probes() ?? []), ...(OWN[op]?.probes() ?? [])]) {
+      probes++;
+      const before = await db.snapshot();
+      const res = await apiRequest(platform.url(), p.method, p.path, {
+        token: secret,
+        body: p.body,
+      });
+      if (res.status !== 401 || res.json?.error?.code !== 'unauthenticated') {
+        failures.push(`${op} — ${p.method} ${p.path}: want 401, got ${res.status} ${res.text}`);
+      }
+      const diff = snapshotDiff(before, await db.snapshot());
+      if (Object.keys(diff).length) failures.push(`${op}: the database changed`);
+    }
+  }
+  expect(failures).toEqual([]);
+  expect(probes).toBeGreaterThanOrEqual(Object.keys(FOREIGN).length);
+}
+
+async function keyRevokedAt(keyId: string): Promise<unknown> {
+  const rows = await db.query<{ revoked_at: Date | null }>(
+    'SELECT revoked_at FROM api_keys WHERE id = $1',
+    [keyId],
+  );
+  return rows[0]?.revoked_at ?? null;
+}
+
+describe('security: keys that must be dead are dead on every route', () => {
+  it('a key minted with an OAuth access token, once the grant is revoked', async () => {
+    const grant = await oauthAccessToken(platform, B);
+    const made = await apiRequest(platform.url(), 'POST', '/v1/keys', {
+      token: grant.access_token,
+      body: { project_id: B.project.id, name: 'minted by an app' },
+    });
+    expect(made.status).toBe(201);
+    const minted: string = made.json.secret;
+    expect((await apiRequest(platform.url(), 'GET', '/v1/regions', { token: minted })).status).toBe(
+      200,
+    );
+    const revoke = await fetch(`${platform.url('auth-server')}/oauth/revoke`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Authorization: clientSecretBasic(grant.client.id, grant.client.client_secret!),
+      },
+      body: new URLSearchParams({ token: grant.refresh_token! }).toString(),
+    });
+    expect(revoke.status).toBe(200);
+    const refused = await eventually(
+      async () =>
+        (await apiRequest(platform.url(), 'GET', '/v1/regions', { token: minted })).status === 401,
+      3_000,
+    );
+    expect(refused.ok).toBe(true);
+    expect(await keyRevokedAt(made.json.id)).toBeInstanceOf(Date);
+    await expectDeadEverywhere(minted);
+  });
+
+  it('a removed member’s key of the project, after they were added again', async () => {
+    await platform.addMember(A.project.id, A.secret, B.email, 'developer');
+    const made = await apiRequest(platform.url(), 'POST', '/v1/keys', {
+      token: B.secret,
+      body: { project_id: A.project.id, name: 'b in a' },
+    });
+    expect(made.status).toBe(201);
+    const removed = await apiRequest(
+      platform.url(),
+      'DELETE',
+      `/v1/projects/${A.project.id}/members/${B.user.id}`,
+      { token: A.secret },
+    );
+    expect(removed.status).toBe(200);
+    await platform.addMember(A.project.id, A.secret, B.email, 'developer');
+    expect(await keyRevokedAt(made.json.id)).toBeInstanceOf(Date);
+    await expectDeadEverywhere(made.json.secret);
+    // B's own credential is a member again; B leaves to restore A's world.
+    const back = await apiRequest(
+      platform.url(),
+      'DELETE',
+      `/v1/projects/${A.project.id}/members/${B.user.id}`,
+      {
+        token: B.secret,
+      },
+    );
+    expect(back.status).toBe(200);
+  });
+});
+
+/**
+ * Every escalation a member of A's project might try, by role: obtain another member's secret
+ * by rotation (nobody may, owners and admins included), make an owner (owners only), and lift a
+ * key's rate limit above the project's (nobody: only an operator raises the project's). Each
+ * refusal changes nothing.
+ */
+describe.each<MemberRole>(['viewer', 'developer', 'admin', 'owner'])(
+  'security: a %s of A’s project trying every escalation',
+  (role) => {
+    let member: Tenant;
+
+    beforeAll(async () => {
+      member = await platform.tenant(`esc-${role}`);
+      await platform.addMember(A.project.id, A.secret, member.email, role);
+    });
+
+    afterAll(async () => {
+      await apiRequest(
+        platform.url(),
+        'DELETE',
+        `/v1/projects/${A.project.id}/members/${member.user.id}`,
+        { token: member.secret },
+      );
+    });
+
+    const attempts = (): Array<{
+      what: string;
+      p: Probe;
+      want: [number, string, string?] | null;
+    }> => [
+      {
+        what: 'rotate the owner’s key',
+        p: probe('POST', `/v1/keys/${A.key.id}/rotate`, { grace_period_seconds: 604_800 }),
+        want: [403, 'forbidden'],
+      },
+      {
+        what: 'add an owner',
+        p: probe('POST', `/v1/projects/${A.project.id}/members`, {
+          email: dave.email,
+          role: 'owner',
+        }),
+        want: roleMay(roles, role, 'members.add_owner') ? null : [403, 'forbidden'],
+      },
+      {
+        what: 'raise a key’s rate limit above the project’s',
+        p: probe('POST', '/v1/keys', { project_id: A.project.id, name: 'fast', rate_limit: 601 }),
+        want: roleMay(roles, role, 'keys.create')
+          ? [400, 'invalid_request', 'rate_limit']
+          : [403, 'forbidden'],
+      },
+    ];
+
+    it('is refused each time, changing nothing', async () => {
+      const failures: string[] = [];
+      let tried = 0;
+      for (const { what, p, want } of attempts()) {
+        if (!want) continue;
+        tried++;
+        const before = await db.snapshot();
+        const res = await apiRequest(platform.url(), p.method, p.path, {
+          token: member.secret,
+          body: p.body,
+        });
+        const got = [res.status, res.json?.error?.code, res.json?.error?.param].slice(
+          0,
+          want.length,
+        );
+        if (JSON.stringify(got) !== JSON.stringify(want)) {
+          failures.push(`${role} ${what}: want ${want.join(' ')}, got ${res.status} ${res.text}`);
+        }
+        if (res.text.includes('sk_live_')) failures.push(`${role} ${what}: a secret came back`);
+        const diff = snapshotDiff(before, await db.snapshot());
+        if (Object.keys(diff).length)
+          failures.push(`${role} ${what}: changed ${JSON.stringify(diff)}`);
+      }
+      expect(failures).toEqual([]);
+      expect(tried).toBeGreaterThanOrEqual(2);
+      // A's key still acts for A.
+      expect(
+        (await apiRequest(platform.url(), 'GET', '/v1/user', { token: A.secret })).json,
+      ).toMatchObject({
+        id: A.user.id,
+      });
     });
   },
 );

@@ -16,6 +16,8 @@ beforeAll(async () => {
     { USAGE_FLUSH_MS: '200' },
   );
   [alice, bob] = await Promise.all([platform.tenant('alice'), platform.tenant('bob')]);
+  // Room for bob's burst key below (a key's limit may not exceed its project's).
+  await platform.admin(['set-project-limit', '--project', bob.project.id, '--limit', '1000000']);
 });
 
 afterAll(async () => {

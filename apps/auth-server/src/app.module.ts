@@ -7,9 +7,12 @@ import { createRedis, EventBus, pingRedis } from '@cap/queue';
 import { ClientsRepository } from './clients/clients.repository';
 import { ClientsService } from './clients/clients.service';
 import { AuthServerConfig, CONFIG, LOGGER } from './config';
+import { EmailVerificationController } from './email-verification/email-verification.controller';
+import { EmailVerificationService } from './email-verification/email-verification.service';
 import { InteractionsController } from './interactions/interactions.controller';
 import { InteractionsService } from './interactions/interactions.service';
 import { SignInThrottle } from './interactions/sign-in-throttle';
+import { Mailer } from './mail/mailer';
 import { GrantsRepository } from './oauth/grants.repository';
 import { OAuthHousekeeping } from './oauth/oauth-housekeeping.service';
 import { OAuthRoutes } from './oauth/oauth-routes';
@@ -19,9 +22,10 @@ import { RedisArtifactStore } from './oauth/redis-artifacts.store';
 import { TokenRevocationService } from './oauth/token-revocation.service';
 import { OAUTH_REDIS, REDIS_ARTIFACTS } from './oauth/tokens';
 import { Csrf } from './pages/csrf';
-import { IdentityRpcServer } from './rpc/identity-rpc.server';
+import { IdentityAdminRpcServer, IdentityRpcServer } from './rpc/identity-rpc.server';
 import { SignUpController } from './sign-up/sign-up.controller';
 import { SignUpService } from './sign-up/sign-up.service';
+import { SignUpThrottle } from './sign-up/sign-up-throttle';
 import { SigningKeysRepository } from './signing-keys/signing-keys.repository';
 import { SigningKeysService } from './signing-keys/signing-keys.service';
 import { UsersRepository } from './users/users.repository';
@@ -36,11 +40,22 @@ export class AppModule implements OnApplicationShutdown {
 
   static forRoot(config: AuthServerConfig, logger: Logger): DynamicModule {
     if (config.usesDevelopmentSecrets) {
-      logger.warn('COOKIE_SECRETS or KEY_ENCRYPTION_SECRET is not set: using development secrets');
+      logger.warn(
+        'COOKIE_SECRETS, KEY_ENCRYPTION_SECRET or EMAIL_VERIFICATION_SECRET is not set: ' +
+          'using development secrets',
+      );
+    }
+    if (!config.SMTP_URL && config.NODE_ENV === 'production') {
+      logger.warn('SMTP_URL is not set: verification links are written to this log, not mailed');
     }
     return {
       module: AppModule,
-      controllers: [HealthController, InteractionsController, SignUpController],
+      controllers: [
+        HealthController,
+        InteractionsController,
+        SignUpController,
+        EmailVerificationController,
+      ],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
@@ -81,21 +96,32 @@ export class AppModule implements OnApplicationShutdown {
         TokenThrottle,
         OAuthHousekeeping,
         SignInThrottle,
+        SignUpThrottle,
         InteractionsService,
         SignUpService,
+        Mailer,
+        EmailVerificationService,
         IdentityRpcServer,
+        IdentityAdminRpcServer,
         {
           provide: READINESS_CHECKS,
-          inject: [Database, OAUTH_REDIS, IdentityRpcServer, OidcProviderService],
+          inject: [
+            Database,
+            OAUTH_REDIS,
+            IdentityRpcServer,
+            IdentityAdminRpcServer,
+            OidcProviderService,
+          ],
           useFactory: (
             db: Database,
             redis: Redis,
             rpc: IdentityRpcServer,
+            admin: IdentityAdminRpcServer,
             oidc: OidcProviderService,
           ): ReadinessCheck[] => [
             { name: 'postgres', check: () => pingDb(db.client) },
             { name: 'redis', check: () => pingRedis(redis) },
-            { name: 'queue', check: async () => rpc.running },
+            { name: 'queue', check: async () => rpc.running && admin.running },
             { name: 'oauth', check: async () => oidc.ready },
           ],
         },

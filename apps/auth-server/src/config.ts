@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEVELOPMENT_EMAIL_VERIFICATION_SECRET } from '@cap/auth';
 import { baseEnv, databaseEnv, port, postgresUrl } from '@cap/config';
 
 /**
@@ -39,23 +40,41 @@ export const authServerEnv = baseEnv
       .optional(),
     /** Seals the private signing keys stored in Postgres (AES-256-GCM). */
     KEY_ENCRYPTION_SECRET: secret.optional(),
-    /** Failed sign-ins per account, and per client IP address, within SIGNIN_WINDOW_S. */
+    /** Signs email verification links (HMAC-SHA256). Changing it voids links not yet used. */
+    EMAIL_VERIFICATION_SECRET: secret.optional(),
+    /**
+     * Where mail goes (`smtp://user:pass@host:587`, `smtps://…:465`). Unset: verification links
+     * are written to this server's log at `info` instead, for local use.
+     */
+    SMTP_URL: z.preprocess(
+      (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+      z.url({ protocol: /^smtps?$/ }).optional(),
+    ),
+    /** The From of the mail this server sends. */
+    MAIL_FROM: z.string().min(3).default('Cloud API Platform <no-reply@localhost>'),
+    /**
+     * Failed sign-ins within SIGNIN_WINDOW_S: per account from one client address (so failures
+     * elsewhere never lock its owner out), and per client address over all accounts.
+     */
     SIGNIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
     SIGNIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(20),
     SIGNIN_WINDOW_S: seconds(1, 86_400, 900),
+    /** Sign-up forms sent per client address within SIGNUP_WINDOW_S. */
+    SIGNUP_MAX_PER_IP: z.coerce.number().int().min(1).max(100_000).default(10),
+    SIGNUP_WINDOW_S: seconds(1, 86_400, 3_600),
     /** Requests to the token endpoint per client per minute (sliding), all replicas together. */
     TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
     /** How often every replica re-reads the signing keys (a rotation also tells them at once). */
     SIGNING_KEYS_REFRESH_S: seconds(1, 3_600, 60),
-    /** Behind a TLS-terminating proxy: trust its X-Forwarded-* headers. */
-    TRUST_PROXY: z
-      .enum(['true', 'false'])
-      .default('false')
-      .transform((v) => v === 'true'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
-    for (const name of ['ISSUER', 'COOKIE_SECRETS', 'KEY_ENCRYPTION_SECRET'] as const) {
+    for (const name of [
+      'ISSUER',
+      'COOKIE_SECRETS',
+      'KEY_ENCRYPTION_SECRET',
+      'EMAIL_VERIFICATION_SECRET',
+    ] as const) {
       if (env[name] === undefined) {
         ctx.addIssue({ code: 'custom', path: [name], message: 'is required in production' });
       }
@@ -67,8 +86,11 @@ export const authServerEnv = baseEnv
     API_AUDIENCE: env.API_AUDIENCE.replace(/\/$/, ''),
     COOKIE_SECRETS: env.COOKIE_SECRETS ?? [DEVELOPMENT_SECRET],
     KEY_ENCRYPTION_SECRET: env.KEY_ENCRYPTION_SECRET ?? DEVELOPMENT_SECRET,
+    EMAIL_VERIFICATION_SECRET:
+      env.EMAIL_VERIFICATION_SECRET ?? DEVELOPMENT_EMAIL_VERIFICATION_SECRET,
     /** Whether a development default stands in for a secret (logged as a warning at start). */
-    usesDevelopmentSecrets: !env.COOKIE_SECRETS || !env.KEY_ENCRYPTION_SECRET,
+    usesDevelopmentSecrets:
+      !env.COOKIE_SECRETS || !env.KEY_ENCRYPTION_SECRET || !env.EMAIL_VERIFICATION_SECRET,
   }));
 
 export type AuthServerConfig = z.infer<typeof authServerEnv>;

@@ -4,6 +4,9 @@ import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observa
 import { createRedis, EventBus, pingRedis } from '@cap/queue';
 import { CONFIG, ProjectsServiceConfig } from './config';
 import { Database, databaseProvider, pingDb } from '@cap/db';
+import { GrantRevocationsListener } from './keys/grant-revocations.listener';
+import { InvitationsRepository } from './invitations/invitations.repository';
+import { InvitationsService } from './invitations/invitations.service';
 import { KeysRepository } from './keys/keys.repository';
 import { KeysService } from './keys/keys.service';
 import { MembersRepository } from './members/members.repository';
@@ -11,7 +14,7 @@ import { MembersService } from './members/members.service';
 import { ProjectsRepository } from './projects/projects.repository';
 import { ProjectsService } from './projects/projects.service';
 import { RegionsRepository } from './regions/regions.repository';
-import { ProjectsRpcServer } from './rpc/projects-rpc.server';
+import { ProjectsAdminRpcServer, ProjectsRpcServer } from './rpc/projects-rpc.server';
 import { TicketsRepository } from './tickets/tickets.repository';
 import { TicketsService } from './tickets/tickets.service';
 import { LOGGER } from './tokens';
@@ -42,23 +45,28 @@ export class AppModule implements OnApplicationShutdown {
         ProjectsRepository,
         KeysRepository,
         MembersRepository,
+        InvitationsRepository,
         TicketsRepository,
         ProjectsService,
         KeysService,
         MembersService,
+        InvitationsService,
         TicketsService,
         ProjectsRpcServer,
+        GrantRevocationsListener,
+        ProjectsAdminRpcServer,
         {
           provide: READINESS_CHECKS,
-          inject: [Database, REDIS, ProjectsRpcServer],
+          inject: [Database, REDIS, ProjectsRpcServer, ProjectsAdminRpcServer],
           useFactory: (
             db: Database,
             redis: ReturnType<typeof createRedis>,
             rpc: ProjectsRpcServer,
+            admin: ProjectsAdminRpcServer,
           ): ReadinessCheck[] => [
             { name: 'postgres', check: () => pingDb(db.client) },
             { name: 'redis', check: () => pingRedis(redis) },
-            { name: 'queue', check: async () => rpc.running },
+            { name: 'queue', check: async () => rpc.running && admin.running },
           ],
         },
       ],

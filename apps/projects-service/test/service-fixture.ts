@@ -24,6 +24,8 @@ import {
   TestDatabase,
   testQueuePrefix,
 } from '@cap/testing';
+import { InvitationsRepository } from '../src/invitations/invitations.repository';
+import { InvitationsService } from '../src/invitations/invitations.service';
 import { KeysRepository } from '../src/keys/keys.repository';
 import { KeysService } from '../src/keys/keys.service';
 import { MembersRepository } from '../src/members/members.repository';
@@ -54,6 +56,7 @@ export class ServiceFixture {
     readonly keys: KeysService,
     readonly members: MembersService,
     readonly tickets: TicketsService,
+    readonly invitations: InvitationsService,
   ) {}
 
   static async start(): Promise<ServiceFixture> {
@@ -73,6 +76,7 @@ export class ServiceFixture {
       new KeysService(new KeysRepository(db), projectsRepo, bus),
       new MembersService(new MembersRepository(db), projectsRepo, bus),
       new TicketsService(new TicketsRepository(db)),
+      new InvitationsService(new InvitationsRepository(db), projectsRepo),
     );
     await listener.subscribe(CHANNELS.keyRevoked, (e) =>
       fixture.revoked.push(e as KeyRevokedEvent),
@@ -88,8 +92,11 @@ export class ServiceFixture {
     await this.tdb.drop();
   }
 
-  /** A user, with every scope (scopes are the gateway's business, roles are ours). */
-  async user(profile: { email?: string; name?: string } = {}): Promise<Actor> {
+  /**
+   * A user, with every scope (scopes are the gateway's business, roles are ours). Its email is
+   * verified unless `verified: false` (a sign-up whose link was not followed yet).
+   */
+  async user(profile: { email?: string; name?: string; verified?: boolean } = {}): Promise<Actor> {
     const id = newId('user');
     await this.db.client.user.create({
       data: {
@@ -97,6 +104,7 @@ export class ServiceFixture {
         email: profile.email ?? `${id.toLowerCase()}@example.com`,
         name: profile.name ?? null,
         passwordHash: '$argon2id$test',
+        emailVerifiedAt: profile.verified === false ? null : new Date(),
       },
     });
     return { user_id: id, scopes: [...SCOPES] };
@@ -119,6 +127,23 @@ export class ServiceFixture {
       },
     });
     return id;
+  }
+
+  /** The email `user()` gives a user by default. */
+  emailOf(actor: Actor): string {
+    return `${actor.user_id.toLowerCase()}@example.com`;
+  }
+
+  /** `actor` invites `invitee` and `invitee` accepts: a member joining the usual way. */
+  async join(actor: Actor, projectId: string, invitee: Actor, role: MemberRole) {
+    const invitation = await this.invitations.invite({
+      v: 1,
+      actor,
+      project_id: projectId,
+      email: this.emailOf(invitee),
+      role,
+    });
+    return this.invitations.accept({ v: 1, actor: invitee, invitation_id: invitation.id });
   }
 
   /** A key issued through the service, as the gateway does. */
@@ -182,8 +207,8 @@ export class ServiceFixture {
   }
 
   /**
-   * Everything about a project that a refused command must leave alone: its row, memberships
-   * and keys (with their secrets' hashes).
+   * Everything about a project that a refused command must leave alone: its row, memberships,
+   * invitations and keys (with their secrets' hashes).
    */
   async snapshot(projectId: string): Promise<unknown> {
     return this.db.client.project.findUnique({
@@ -193,6 +218,10 @@ export class ServiceFixture {
         deletedAt: true,
         updatedAt: true,
         memberships: { orderBy: { userId: 'asc' }, select: { userId: true, role: true } },
+        invitations: {
+          orderBy: { id: 'asc' },
+          select: { id: true, email: true, role: true, acceptedAt: true, revokedAt: true },
+        },
         apiKeys: {
           orderBy: { id: 'asc' },
           select: {

@@ -1,4 +1,4 @@
-import { Actor, DomainError } from '@cap/contracts';
+import { Actor, DomainError, ProjectAccess } from '@cap/contracts';
 
 /** Who is calling, as the gateway established it from the bearer credential. */
 export interface ApiKeyPrincipal {
@@ -9,6 +9,10 @@ export interface ApiKeyPrincipal {
   project_id: string;
   scopes: string[];
   rate_limit: number | null;
+  /** `own`: the key may act only in `project_id` (other projects look absent). */
+  project_access: ProjectAccess;
+  /** The OAuth grant the key was made under, or `null`. */
+  grant_id: string | null;
 }
 
 /** A caller with an OAuth 2.0 access token (a JWT the gateway verified). */
@@ -38,10 +42,21 @@ export const PRINCIPAL_RESOLVER = Symbol('PRINCIPAL_RESOLVER');
 /** The actor a service command runs as. */
 export function actorOf(principal: Principal): Actor {
   if (principal.kind === 'api_key') {
-    return { user_id: principal.user_id, key_id: principal.key_id, scopes: principal.scopes };
+    return {
+      user_id: principal.user_id,
+      key_id: principal.key_id,
+      scopes: principal.scopes,
+      ...(principal.project_access === 'own' ? { confined_to: principal.project_id } : {}),
+      ...(principal.grant_id ? { grant_id: principal.grant_id } : {}),
+    };
   }
   if (!principal.user_id) {
     throw new DomainError('forbidden', 'This access token does not act for a user.');
   }
-  return { user_id: principal.user_id, client_id: principal.client_id, scopes: principal.scopes };
+  return {
+    user_id: principal.user_id,
+    client_id: principal.client_id,
+    scopes: principal.scopes,
+    ...(principal.grant_id ? { grant_id: principal.grant_id } : {}),
+  };
 }

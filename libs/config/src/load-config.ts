@@ -1,4 +1,47 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+
+/**
+ * Which proxies in front of an app are trusted to say who the client is (`X-Forwarded-For`):
+ * `false`/`0` none (the socket's peer is the client), a number N (the N proxies nearest to the
+ * app; `true` is 1), or a comma-separated list of addresses and CIDR ranges (any hop in them;
+ * `loopback`, `linklocal`, `uniquelocal` name the usual ranges). The client is the right-most
+ * hop not trusted: whatever a client writes at the front of the header is never believed.
+ * Returns what Fastify's `trustProxy` takes (and `false` when nothing is trusted).
+ */
+export function trustProxyEnv() {
+  return z
+    .string()
+    .trim()
+    .default('false')
+    .transform((v, ctx): false | number | string[] => {
+      if (v === '' || v === 'false' || v === '0') return false;
+      if (v === 'true') return 1;
+      if (/^\d+$/.test(v)) {
+        const hops = Number(v);
+        if (hops <= 10) return hops;
+      } else {
+        const list = v.split(',').map((s) => s.trim());
+        if (list.every((s) => NAMED_RANGES.has(s) || isAddressOrCidr(s))) return list;
+      }
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be false, a number of proxies (0-10) or a list of addresses/CIDR ranges',
+      });
+      return z.NEVER;
+    });
+}
+
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrCidr(s: string): boolean {
+  const [address, bits, extra] = s.split('/');
+  if (extra !== undefined) return false;
+  const family = isIP(address ?? '');
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
 
 /** Settings every app shares. Apps extend this with their own. */
 export const baseEnv = z.object({
@@ -11,6 +54,14 @@ export const baseEnv = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only')
     .default('cap'),
+  /**
+   * After a stop signal: how long the app keeps serving with `/readyz` at 503 before it closes,
+   * so that load balancers notice (default 5 s in production, none elsewhere).
+   */
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).optional(),
+  /** After the drain: how long in-flight work may take before the process exits anyway. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  TRUST_PROXY: trustProxyEnv(),
 });
 
 export class ConfigError extends Error {

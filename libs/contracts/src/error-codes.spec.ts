@@ -31,6 +31,7 @@ describe('httpStatusOf', () => {
     ['key_not_found', 404],
     ['user_not_found', 404],
     ['conflict', 409],
+    ['quota_exceeded', 409],
     ['idempotency_key_in_use', 409],
     ['idempotency_key_reused', 422],
     ['rate_limited', 429],
@@ -43,7 +44,7 @@ describe('httpStatusOf', () => {
 
   it('covers every code in the table above', () => {
     // If a code is added to ERROR_CODES, this count reminds the test to pin its status too.
-    expect(ERROR_CODES).toHaveLength(21);
+    expect(ERROR_CODES).toHaveLength(22);
   });
 
   it('only internal_error, upstream_timeout and service_unavailable are 5xx', () => {

@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   'key_not_found',
   'user_not_found',
   'conflict',
+  /** A documented cap was reached (keys per project, OAuth clients per user). */
+  'quota_exceeded',
   'idempotency_key_in_use',
   'idempotency_key_reused',
   'rate_limited',
@@ -49,6 +51,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'method_not_allowed':
       return 405;
     case 'conflict':
+    case 'quota_exceeded':
     case 'idempotency_key_in_use':
       return 409;
     case 'idempotency_key_reused':

@@ -39,6 +39,7 @@ describe('newId', () => {
       user: 'usr',
       client: 'cli',
       ticket: 'tkt',
+      invitation: 'inv',
       request: 'req',
       deadLetter: 'dlq',
     });

@@ -7,6 +7,7 @@ export const ID_PREFIX = {
   user: 'usr',
   client: 'cli',
   ticket: 'tkt',
+  invitation: 'inv',
   request: 'req',
   deadLetter: 'dlq',
 } as const;

@@ -3,12 +3,14 @@ import type { ErrorShape } from './domain-error';
 import type {
   ApiKey,
   Deleted,
+  Invitation,
   ListPage,
   Member,
   MemberRole,
   OAuthClient,
   OAuthClientType,
   Project,
+  ProjectAccess,
   Region,
   SupportTicket,
   UsageReport,
@@ -23,6 +25,12 @@ import type {
 export const QUEUES = {
   projects: 'projects',
   identity: 'identity',
+  /**
+   * Operator jobs (`admin.…`, ProjectsAdminJobs / IdentityAdminJobs), for the admin CLI only: the
+   * gateway's Redis user cannot reach these queues, and the public ones refuse `admin.` jobs.
+   */
+  adminProjects: 'admin-projects',
+  adminIdentity: 'admin-identity',
   /** Usage batches from the gateways (fire-and-forget, deterministic job ids). */
   usage: 'usage',
   /** Usage queries (request/reply). */
@@ -66,6 +74,13 @@ export interface Actor {
   /** The OAuth client the access token was issued to, when one was used. */
   client_id?: string;
   scopes: string[];
+  /** Set for a key with `project_access: own`: the one project it may act in. */
+  confined_to?: string;
+  /**
+   * The OAuth grant behind the credential: an access token's, or that of the token an API key
+   * was made with. Keys made by such an actor are bound to it and revoked with it.
+   */
+  grant_id?: string;
 }
 
 /** What the gateway caches for a valid key: everything the hot path needs, no secret. */
@@ -74,7 +89,11 @@ export interface KeyPrincipal {
   user_id: string;
   project_id: string;
   scopes: string[];
+  /** The effective limit: the key's own, capped by its project's. */
   rate_limit: number | null;
+  project_access: ProjectAccess;
+  /** The OAuth grant the key was made under (it dies with it), or `null`. */
+  grant_id: string | null;
   expires_at: string | null;
 }
 
@@ -97,10 +116,37 @@ export type ProjectsJobs = {
     req: { v: 1; actor: Actor; project_id: string; limit: number; starting_after?: string };
     res: ListPage<Member>;
   };
-  /** Needs owner or admin (owner to add an owner). The user is named by email. */
-  'members.add': {
+  /**
+   * Needs owner or admin (owner to invite an owner). Invites an email address, whether or not
+   * anyone has an account with it (the answer is the same); the holder of the verified address
+   * accepts. `409 conflict` only for an email of a current member (which the inviter can list).
+   */
+  'members.invite': {
     req: { v: 1; actor: Actor; project_id: string; email: string; role: MemberRole };
-    res: Member;
+    res: Invitation;
+  };
+  /** Any member: the project's pending invitations, oldest first. */
+  'invitations.list_for_project': {
+    req: { v: 1; actor: Actor; project_id: string; limit: number; starting_after?: string };
+    res: ListPage<Invitation>;
+  };
+  /** Needs owner or admin. A pending invitation can no longer be accepted. */
+  'invitations.revoke': {
+    req: { v: 1; actor: Actor; project_id: string; invitation_id: string };
+    res: Invitation;
+  };
+  /** The pending invitations for the actor's verified email (none while it is unverified). */
+  'invitations.list_mine': {
+    req: { v: 1; actor: Actor; limit: number; starting_after?: string };
+    res: ListPage<Invitation>;
+  };
+  /**
+   * Makes the actor a member with the invited role, if their email is verified and is the
+   * invitation's; otherwise `404 not_found`, as if there were no such invitation.
+   */
+  'invitations.accept': {
+    req: { v: 1; actor: Actor; invitation_id: string };
+    res: Invitation;
   };
   /**
    * Needs owner or admin (owner to remove an owner); anyone may remove themselves. The last
@@ -154,6 +200,7 @@ export type ProjectsJobs = {
       scopes?: string[];
       expires_at?: string;
       rate_limit?: number;
+      project_access?: ProjectAccess;
     };
     res: ApiKey;
   };
@@ -163,31 +210,56 @@ export type ProjectsJobs = {
   };
   'keys.revoke': { req: { v: 1; actor: Actor; key_id: string }; res: ApiKey };
   'keys.authenticate': { req: { v: 1; secret_hash: string }; res: KeyPrincipal | null };
-  /** Operator commands (admin CLI): they act as the project's first owner. */
+  /**
+   * Operator commands (admin CLI): they act as the project's first owner. Every `admin.` job is
+   * served on QUEUES.adminProjects only (ProjectsAdminJobs), never on QUEUES.projects.
+   */
   'admin.keys.create': {
     req: { v: 1; project_id: string; name: string; secret_hash: string; last4: string };
     res: ApiKey;
   };
   'admin.keys.revoke': { req: { v: 1; key_id: string }; res: ApiKey };
+  /** Operator: a project's rate limit (per minute), the ceiling of its keys' own limits. */
+  'admin.projects.set-limit': {
+    req: { v: 1; project_id: string; rate_limit: number };
+    res: { project_id: string; rate_limit: number };
+  };
+  /** The operator adds an existing user (by email) directly, with no invitation. */
+  'admin.members.add': {
+    req: { v: 1; project_id: string; email: string; role: MemberRole };
+    res: Member;
+  };
 };
 
+/** What a new OAuth client needs: for the gateway's `clients.create` and the operator's. */
+interface ClientCreateJob {
+  req: {
+    v: 1;
+    actor: Actor;
+    name: string;
+    redirect_uris: string[];
+    type: OAuthClientType;
+    /** SHA-256 hex of the client secret; absent for public clients. */
+    secret_hash?: string;
+  };
+  res: OAuthClient;
+}
+
 export type IdentityJobs = {
-  'users.create': { req: { v: 1; email: string; name?: string; password_hash: string }; res: User };
+  /**
+   * Operator only (admin CLI; QUEUES.adminIdentity): users sign up through the auth-server. The
+   * email of a user the operator creates counts as verified (the operator vouches for it).
+   */
+  'admin.users.create': {
+    req: { v: 1; email: string; name?: string; password_hash: string };
+    res: User;
+  };
+  /** The operator's `create-client` (QUEUES.adminIdentity), as `clients.create`. */
+  'admin.clients.create': ClientCreateJob;
   'users.find-by-email': { req: { v: 1; email: string }; res: User | null };
   'users.get': { req: { v: 1; user_id: string }; res: User };
   /** Registers a third-party app for `actor`. The secret is made and hashed by the caller. */
-  'clients.create': {
-    req: {
-      v: 1;
-      actor: Actor;
-      name: string;
-      redirect_uris: string[];
-      type: OAuthClientType;
-      /** SHA-256 hex of the client secret; absent for public clients. */
-      secret_hash?: string;
-    };
-    res: OAuthClient;
-  };
+  'clients.create': ClientCreateJob;
   'clients.list': {
     req: { v: 1; actor: Actor; limit: number; starting_after?: string };
     res: ListPage<OAuthClient>;
@@ -196,6 +268,39 @@ export type IdentityJobs = {
 
 /** A job map: job name → request and response payloads. */
 export type JobMap = Record<string, { req: unknown; res: unknown }>;
+
+/**
+ * Operator jobs are named `admin.…` and travel on admin queues of their own (QUEUES.admin*),
+ * which only the admin CLI's Redis user may write. A map's `admin.` jobs are split off by name:
+ * a new operator job is added to ProjectsJobs or IdentityJobs as `admin.<what>`, and its handler
+ * to the service's admin RPC server (the public server's handler map does not accept it).
+ */
+export type AdminJobName = `admin.${string}`;
+
+export function isAdminJob(name: string): boolean {
+  return name.startsWith('admin.');
+}
+
+/** Whether `queue` is one of the operator's queues (it serves `admin.` jobs and only those). */
+export function isAdminQueue(queue: string): boolean {
+  return queue === QUEUES.adminProjects || queue === QUEUES.adminIdentity;
+}
+
+/** The jobs of `J` a public queue serves: all but the `admin.` ones. */
+export type PublicJobs<J extends JobMap> = {
+  [K in keyof J as K extends AdminJobName ? never : K]: J[K];
+};
+/** The jobs of `J` its admin queue serves: the `admin.` ones. */
+export type AdminJobs<J extends JobMap> = {
+  [K in keyof J as K extends AdminJobName ? K : never]: J[K];
+};
+
+/** QUEUES.projects (the gateway's) and QUEUES.adminProjects (the admin CLI's). */
+export type ProjectsPublicJobs = PublicJobs<ProjectsJobs>;
+export type ProjectsAdminJobs = AdminJobs<ProjectsJobs>;
+/** QUEUES.identity (the gateway's) and QUEUES.adminIdentity (the admin CLI's). */
+export type IdentityPublicJobs = PublicJobs<IdentityJobs>;
+export type IdentityAdminJobs = AdminJobs<IdentityJobs>;
 
 /** What a request/reply job returns: domain errors are values, so BullMQ never retries them. */
 export type RpcReply<T> = { ok: true; data: T } | { ok: false; error: ErrorShape };

@@ -32,6 +32,24 @@ export const projectSchema = z
   });
 export type Project = z.infer<typeof projectSchema>;
 
+/**
+ * Where a key may act. `member`: wherever its creator is a member (the default: the seed's
+ * examples list and create projects with a key). `own`: only in the project it was issued for;
+ * other projects look absent (404), `GET /v1/projects` lists that one project, and creating
+ * projects or OAuth clients is refused (403).
+ */
+export const PROJECT_ACCESS = ['own', 'member'] as const;
+export type ProjectAccess = (typeof PROJECT_ACCESS)[number];
+
+/** Requests per minute a project's keys may use at most, unless an operator changes it. */
+export const DEFAULT_PROJECT_RATE_LIMIT = 600;
+/** The syntactic bound of any rate limit (per minute): a key's is also capped by its project's. */
+export const MAX_RATE_LIMIT = 10_000_000;
+/** Live (unrevoked, unexpired) keys a project may hold at once. */
+export const MAX_LIVE_KEYS_PER_PROJECT = 100;
+/** OAuth clients (third-party apps) one user may register. */
+export const MAX_OAUTH_CLIENTS_PER_USER = 25;
+
 export const apiKeySchema = z
   .object({
     id: z.string(),
@@ -43,6 +61,11 @@ export const apiKeySchema = z
     redacted: z.string().meta({ example: 'sk_live_…Fzq3' }),
     scopes: z.array(z.string()),
     rate_limit: z.number().int().nullable(),
+    project_access: z.enum(PROJECT_ACCESS).meta({
+      description:
+        '`own`: the key acts only in its project (other projects look absent); `member`: in ' +
+        'every project of its creator.',
+    }),
     expires_at: nullableTime,
     last_used_at: nullableTime,
     revoked_at: nullableTime,
@@ -74,6 +97,29 @@ export const memberSchema = z
   })
   .meta({ id: 'Member' });
 export type Member = z.infer<typeof memberSchema>;
+
+export const INVITATION_STATUSES = ['pending', 'accepted', 'revoked', 'expired'] as const;
+export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
+
+/**
+ * An invitation to join a project, addressed to an email. It says nothing of whether anyone
+ * has an account with that address; only the holder of the verified address can accept it.
+ */
+export const invitationSchema = z
+  .object({
+    id: z.string().meta({ example: 'inv_3fQ9aZ8vY8qW8k9fFzq3' }),
+    project_id: z.string(),
+    project_name: z.string(),
+    email: z.string(),
+    role: z.enum(MEMBER_ROLES),
+    /** The member who invited (`usr_…`). */
+    invited_by: z.string(),
+    status: z.enum(INVITATION_STATUSES),
+    created_at: time,
+    expires_at: time,
+  })
+  .meta({ id: 'Invitation' });
+export type Invitation = z.infer<typeof invitationSchema>;
 
 /** What a DELETE answers. */
 export const deletedSchema = z

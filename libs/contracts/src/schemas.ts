@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isId } from './ids';
 import { USAGE_GRANULARITIES, USAGE_GROUPS } from './queues';
-import { MEMBER_ROLES, OAUTH_CLIENT_TYPES } from './resources';
+import { MAX_RATE_LIMIT, MEMBER_ROLES, OAUTH_CLIENT_TYPES, PROJECT_ACCESS } from './resources';
 import { SCOPES } from './scopes';
 
 /** Emails are compared case-insensitively: they are stored, and looked up, lower-cased. */
@@ -53,7 +53,9 @@ export const createKeyBody = z.strictObject({
     .datetime({ offset: true, message: 'must be an ISO 8601 time' })
     .refine((s) => Date.parse(s) > Date.now(), 'must be in the future')
     .optional(),
-  rate_limit: z.int('must be an integer').min(1).max(100_000_000).optional(),
+  /** At most the project's limit (checked by projects-service); this is only a syntactic bound. */
+  rate_limit: z.int('must be an integer').min(1).max(MAX_RATE_LIMIT).optional(),
+  project_access: z.enum(PROJECT_ACCESS).optional(),
 });
 export type CreateKeyBody = z.infer<typeof createKeyBody>;
 
@@ -102,6 +104,17 @@ export const addMemberBody = z.strictObject({
   role: z.enum(MEMBER_ROLES),
 });
 export type AddMemberBody = z.infer<typeof addMemberBody>;
+
+export const invitationIdParam = z.strictObject({
+  id: z.string().refine((s) => isId('invitation', s), 'must be an invitation id (inv_…)'),
+});
+
+export const projectInvitationParams = z.strictObject({
+  id: projectId,
+  invitation_id: z
+    .string()
+    .refine((s) => isId('invitation', s), 'must be an invitation id (inv_…)'),
+});
 
 /** Rotation: how long the previous secret keeps working (0 s to 7 days; default 24 h). */
 export const rotateKeyBody = z.strictObject({

@@ -1,5 +1,6 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { Lifecycle } from './lifecycle';
 
 export interface ReadinessCheck {
   name: string;
@@ -8,10 +9,16 @@ export interface ReadinessCheck {
 
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
-/** `/healthz`: the process is alive. `/readyz`: every dependency it needs answers. */
+/**
+ * `/healthz`: the process is alive. `/readyz`: every dependency it needs answers, and it is not
+ * draining (from the stop signal on it is `503`, so load balancers take it out first).
+ */
 @Controller()
 export class HealthController {
-  constructor(@Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[]) {}
+  constructor(
+    @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[],
+    @Optional() private readonly lifecycle?: Lifecycle,
+  ) {}
 
   @Get('healthz')
   healthz() {
@@ -20,6 +27,10 @@ export class HealthController {
 
   @Get('readyz')
   async readyz(@Res({ passthrough: true }) reply: FastifyReply) {
+    if (this.lifecycle?.draining) {
+      void reply.status(503);
+      return { status: 'draining', checks: {} };
+    }
     const results = await Promise.all(
       this.checks.map(async (c) => [c.name, await c.check().catch(() => false)] as const),
     );

@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
 import { AllErrorsFilter } from './exception-filter';
-import { fastifyOptions, installHttpContract } from './http';
+import { fastifyOptions, HttpAppOptions, installHttpContract } from './http';
+import { Lifecycle, LifecycleModule } from './lifecycle';
 import { PinoNestLogger } from './logger';
 import { Metrics, MetricsModule } from './metrics';
 
@@ -20,13 +21,18 @@ export async function createHttpApp(
   module: Type<unknown> | DynamicModule,
   logger: Logger,
   metrics: Metrics,
+  options: HttpAppOptions = {},
+  lifecycle = new Lifecycle(),
 ): Promise<NestFastifyApplication> {
   const root: DynamicModule = {
     module: AppRoot,
-    imports: [MetricsModule.forApp(metrics), module],
+    imports: [MetricsModule.forApp(metrics), LifecycleModule.forApp(lifecycle), module],
   };
   // No Nest middleware anywhere: without middie, no request pays for a middleware chain.
-  const adapter = new FastifyAdapter({ ...fastifyOptions(logger), skipMiddie: true });
+  const adapter = new FastifyAdapter({
+    ...fastifyOptions(logger, options.trustProxy),
+    skipMiddie: true,
+  });
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     logger: new PinoNestLogger(logger),
     bufferLogs: false,

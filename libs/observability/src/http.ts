@@ -3,10 +3,16 @@ import type { Logger } from 'pino';
 import { parse as parseSecureJson } from 'secure-json-parse';
 import { DomainError, newId } from '@cap/contracts';
 import { sendError } from './exception-filter';
+import { accessLoggerOf } from './logger';
 import { Metrics } from './metrics';
 
 /** What JSON responses say they are (Fastify's own default, for handlers that send text). */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** How an app is reached: which proxies in front of it may name the client (TRUST_PROXY). */
+export interface HttpAppOptions {
+  trustProxy?: false | number | string[];
+}
 
 /**
  * Fastify options shared by every app: request ids, body limit. Fastify's own logger stays off
@@ -14,9 +20,11 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
  * Errors Fastify raises before routing (a malformed percent-encoding, an over-long path
  * parameter) get the platform's error object too.
  */
-export function fastifyOptions(logger: Logger) {
+export function fastifyOptions(logger: Logger, trustProxy: HttpAppOptions['trustProxy'] = false) {
   return {
     logger: false,
+    // `req.ip` is then the right-most address not in the trusted proxies (TRUST_PROXY).
+    trustProxy,
     genReqId: () => newId('request'),
     requestIdHeader: false as const,
     bodyLimit: 1024 * 1024,
@@ -62,8 +70,9 @@ export function installHttpContract(
   });
   // The level is fixed for the process: below `info` the hook is not installed at all.
   if (logger.isLevelEnabled('info')) {
+    const access = accessLoggerOf(logger);
     fastify.addHook('onResponse', (req, reply, done) => {
-      logger.info(
+      access.info(
         {
           request_id: req.id,
           method: req.method,

@@ -7,3 +7,4 @@ export * from './http-app';
 export * from './run-app';
 export * from './prepared-response';
 export * from './metrics';
+export * from './lifecycle';

@@ -3,21 +3,27 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { loadConfigOrExit } from '@cap/config';
 import { createHttpApp } from './http-app';
+import { Lifecycle } from './lifecycle';
 import { createLogger } from './logger';
 import { Metrics } from './metrics';
 
-const SHUTDOWN_GRACE_MS = 10_000;
-
 interface AppEnv {
+  NODE_ENV: 'development' | 'production' | 'test';
   PORT: number;
   HOST: string;
   LOG_LEVEL: Parameters<typeof createLogger>[1];
+  SHUTDOWN_DRAIN_MS?: number;
+  SHUTDOWN_GRACE_MS: number;
+  TRUST_PROXY?: false | number | string[];
 }
 
 /**
  * The whole `main.ts` of an app: validate the environment (exit 1 on a bad one), create the
- * logger and the Nest app, listen. SIGTERM and SIGINT close the app (in-flight requests finish,
- * queue workers finish their jobs, connections close) and exit 0.
+ * logger and the Nest app, listen. SIGTERM and SIGINT drain the app: `/readyz` turns 503 at
+ * once, requests are still served for SHUTDOWN_DRAIN_MS (so load balancers stop sending them),
+ * then the app closes (in-flight requests finish, the gateway flushes its usage, queue workers
+ * finish their current job, connections close) and the process exits 0, or 1 past
+ * SHUTDOWN_GRACE_MS.
  */
 export function runApp<S extends z.ZodType<AppEnv>>(options: {
   name: string;
@@ -26,16 +32,22 @@ export function runApp<S extends z.ZodType<AppEnv>>(options: {
 }): void {
   const config = loadConfigOrExit(options.env, options.name);
   const logger = createLogger(options.name, config.LOG_LEVEL);
-  createHttpApp(options.module(config, logger), logger, new Metrics(options.name))
+  const lifecycle = new Lifecycle();
+  const drainMs = config.SHUTDOWN_DRAIN_MS ?? (config.NODE_ENV === 'production' ? 5_000 : 0);
+  const http = { trustProxy: config.TRUST_PROXY };
+  createHttpApp(options.module(config, logger), logger, new Metrics(options.name), http, lifecycle)
     .then(async (app) => {
       let stopping = false;
-      const stop = (signal: NodeJS.Signals) => {
+      const stop = async (signal: NodeJS.Signals) => {
         if (stopping) return;
         stopping = true;
-        logger.info({ signal }, `${options.name} stopping`);
+        lifecycle.beginDrain();
+        logger.info({ signal, drain_ms: drainMs }, `${options.name} draining`);
+        if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));
+        logger.info(`${options.name} stopping`);
         // Past the grace period a stuck connection must not keep the process alive.
-        setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
-        app.close().then(
+        setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_MS).unref();
+        await app.close().then(
           () => process.exit(0),
           (err: unknown) => {
             logger.error({ err }, `${options.name} did not stop cleanly`);
@@ -43,8 +55,8 @@ export function runApp<S extends z.ZodType<AppEnv>>(options: {
           },
         );
       };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      process.once('SIGTERM', (signal) => void stop(signal));
+      process.once('SIGINT', (signal) => void stop(signal));
       await app.listen(config.PORT, config.HOST);
       logger.info({ host: config.HOST, port: config.PORT }, `${options.name} listening`);
     })

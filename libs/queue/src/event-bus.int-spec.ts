@@ -1,3 +1,4 @@
+import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
 import { Redis } from 'ioredis';
 // Test helpers only: libs/testing is not a runtime dependency of libs/queue.
 import { eventually, sleep, TEST_ENV, testQueuePrefix } from '@cap/testing';
@@ -15,8 +16,8 @@ const holds = async (check: () => Promise<boolean> | boolean, timeoutMs = 2_000)
   (await eventually(check, timeoutMs, 10)).ok;
 
 const buses: EventBus[] = [];
-function bus(busPrefix: string): EventBus {
-  const created = new EventBus(redisUrl, busPrefix);
+function bus(busPrefix: string, url = redisUrl): EventBus {
+  const created = new EventBus(url, busPrefix);
   buses.push(created);
   return created;
 }
@@ -135,6 +136,109 @@ describe('EventBus over real Redis', () => {
     expect(reconnected).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('security: onReconnect after the subscription is back', () => {
+  let proxy: SlowSubscribeProxy;
+  beforeAll(async () => {
+    proxy = await SlowSubscribeProxy.start(new URL(redisUrl));
+  });
+  afterAll(() => proxy.close());
+
+  it('fires only once Redis acknowledged the SUBSCRIBE again, so no event of the gap is lost', async () => {
+    // Through a proxy that holds each SUBSCRIBE back for 300 ms: the window between the
+    // connection being usable again and the subscription being back, made wide.
+    const subscriber = bus(prefix, proxy.url);
+    const got: unknown[] = [];
+    // What PUBLISH answered for an event sent from inside the handler: its receivers.
+    const receivers: Array<Promise<number>> = [];
+    subscriber.onReconnect(() => {
+      // A cache is cleared here: an event published right after must still arrive.
+      receivers.push(raw.publish(`${prefix}:events:gap`, JSON.stringify({ marker: 'gap' })));
+    });
+    // A channel of its own: the buses of earlier tests listen on CHANNEL.
+    await subscriber.subscribe('events:gap', (p) => got.push(p));
+
+    expect(await raw.client('KILL', 'ADDR', proxy.upstreamAddress())).toBe(1);
+
+    expect(await holds(() => receivers.length === 1, 10_000)).toBe(true);
+    expect(await receivers[0]).toBe(1);
+    expect(await holds(() => got.length === 1)).toBe(true);
+    expect(got).toEqual([{ marker: 'gap' }]);
+    await subscriber.close();
+  });
+
+  it('resubscribes every channel before telling the handlers', async () => {
+    const subscriber = bus(prefix, proxy.url);
+    const first: unknown[] = [];
+    const second: unknown[] = [];
+    const listening: Array<Promise<unknown>> = [];
+    subscriber.onReconnect(() => {
+      listening.push(raw.pubsub('NUMSUB', `${prefix}:events:one`, `${prefix}:events:two`));
+    });
+    await subscriber.subscribe('events:one', (p) => first.push(p));
+    await subscriber.subscribe('events:two', (p) => second.push(p));
+
+    expect(await raw.client('KILL', 'ADDR', proxy.upstreamAddress())).toBe(1);
+
+    expect(await holds(() => listening.length === 1, 10_000)).toBe(true);
+    expect(await listening[0]).toEqual([`${prefix}:events:one`, 1, `${prefix}:events:two`, 1]);
+    const publisher = bus(prefix);
+    await publisher.publish('events:one', { n: 1 });
+    await publisher.publish('events:two', { n: 2 });
+    expect(await holds(() => first.length === 1 && second.length === 1)).toBe(true);
+    await subscriber.close();
+  });
+});
+
+/**
+ * A TCP proxy to the real Redis that forwards everything, but holds back for 300 ms what a
+ * client sends from its first SUBSCRIBE on (in order), as a slow network would.
+ */
+class SlowSubscribeProxy {
+  private constructor(
+    private readonly server: Server,
+    private readonly upstreams: Set<Socket>,
+    readonly url: string,
+  ) {}
+
+  static async start(target: URL): Promise<SlowSubscribeProxy> {
+    const upstreams = new Set<Socket>();
+    const server = createServer((client) => {
+      const upstream = connect(Number(target.port || 6379), target.hostname);
+      upstreams.add(upstream);
+      let held = false;
+      let queue = Promise.resolve();
+      client.on('data', (chunk) => {
+        held ||= /SUBSCRIBE/i.test(chunk.toString('latin1'));
+        if (!held) return void upstream.write(chunk);
+        queue = queue.then(() => sleep(300)).then(() => void upstream.write(chunk));
+      });
+      upstream.on('data', (chunk) => client.write(chunk));
+      const drop = () => {
+        upstreams.delete(upstream);
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('close', drop).on('error', drop);
+      upstream.on('close', drop).on('error', drop);
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const { port } = server.address() as AddressInfo;
+    return new SlowSubscribeProxy(server, upstreams, `redis://127.0.0.1:${port}`);
+  }
+
+  /** The address Redis sees for the one connection open through the proxy. */
+  upstreamAddress(): string {
+    const open = [...this.upstreams];
+    if (open.length !== 1) throw new Error(`${open.length} connections through the proxy`);
+    return `${open[0].localAddress}:${open[0].localPort}`;
+  }
+
+  close(): void {
+    for (const upstream of this.upstreams) upstream.destroy();
+    this.server.close();
+  }
+}
 
 /**
  * The address Redis sees for a bus's subscriber connection. The connection is private, so this

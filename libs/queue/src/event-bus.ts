@@ -30,10 +30,16 @@ export class EventBus {
   /** Subscribes `handler` to `name`; resolves once Redis confirmed the subscription. */
   async subscribe(name: string, handler: (payload: unknown) => void): Promise<void> {
     if (!this.subscriber) {
-      this.subscriber = createRedis(this.redisUrl);
-      this.subscriber.on('ready', () => {
-        if (this.connectedOnce) for (const h of this.reconnectHandlers) h();
-        this.connectedOnce = true;
+      // ioredis would resubscribe by itself, but says `ready` before it even sends SUBSCRIBE:
+      // a reconnect handler that cleared caches then would miss the events of that gap.
+      const subscriber = createRedis(this.redisUrl, { autoResubscribe: false });
+      this.subscriber = subscriber;
+      subscriber.on('ready', () => {
+        if (!this.connectedOnce) {
+          this.connectedOnce = true;
+          return;
+        }
+        this.resubscribe(subscriber);
       });
       this.subscriber.on('message', (channel: string, message: string) => {
         let payload: unknown;
@@ -52,7 +58,26 @@ export class EventBus {
     await this.subscriber.subscribe(channel);
   }
 
-  /** Called each time the subscription comes back after a disconnect (events may be lost). */
+  /**
+   * Subscribes again to every channel after a reconnect, then tells the reconnect handlers: by
+   * then every event published from now on is delivered, so what they forget is not re-learnt
+   * stale. A connection that drops again before the answer retries on its next `ready`.
+   */
+  private resubscribe(subscriber: Redis): void {
+    const channels = [...this.handlers.keys()];
+    const subscribed = channels.length ? subscriber.subscribe(...channels) : Promise.resolve();
+    subscribed.then(
+      () => {
+        for (const h of this.reconnectHandlers) h();
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * Called each time the subscription comes back after a disconnect (events may have been lost),
+   * once Redis has acknowledged the SUBSCRIBE again.
+   */
   onReconnect(handler: () => void): void {
     this.reconnectHandlers.push(handler);
   }

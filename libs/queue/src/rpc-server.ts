@@ -1,6 +1,6 @@
 import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DomainError, JobMap, RpcReply } from '@cap/contracts';
+import { DomainError, isAdminJob, isAdminQueue, JobMap, RpcReply } from '@cap/contracts';
 import { Metrics } from '@cap/observability';
 import { createRedis, execOrThrow } from './redis';
 import { callerOf, REPLY_FIELD, REPLY_TTL_MS, ReplyMessage, replyKey } from './rpc-replies';
@@ -123,6 +123,17 @@ export class RpcServer<J extends JobMap> {
   }
 
   private async handle(job: Job): Promise<RpcReply<unknown>> {
+    // Operator jobs on the operator's queues only, whatever a handler map says: a producer that
+    // may write a public queue (the gateway) never gets an `admin.` job served.
+    if (isAdminJob(job.name) !== isAdminQueue(this.options.queue)) {
+      return {
+        ok: false,
+        error: {
+          code: 'forbidden',
+          message: `Job ${job.name} is not served on the ${this.options.queue} queue.`,
+        },
+      };
+    }
     const handler = (
       this.handlers as Record<string, ((p: unknown) => Promise<unknown>) | undefined>
     )[job.name];

@@ -121,3 +121,20 @@ export async function eventually(
     await sleep(intervalMs);
   }
 }
+
+/** The draft-10 rate-limit fields of a response, parsed strictly (`undefined` parts if absent). */
+export function rateLimitOf(headers: Headers): { q?: number; w?: number; r?: number; t?: number } {
+  const item = (field: string | null, params: string[]) => {
+    const m = field === null ? null : /^"default"((?:;[a-z]+=\d+)+)$/.exec(field);
+    const out: Record<string, number> = {};
+    for (const p of m ? m[1].slice(1).split(';') : []) {
+      const [name, value] = p.split('=');
+      if (params.includes(name)) out[name] = Number(value);
+    }
+    return out;
+  };
+  return {
+    ...item(headers.get('ratelimit-policy'), ['q', 'w']),
+    ...item(headers.get('ratelimit'), ['r', 't']),
+  };
+}

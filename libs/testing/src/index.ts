@@ -9,3 +9,4 @@ export * from './api';
 export * from './oauth';
 export * from './db-snapshot';
 export * from './role-table';
+export * from './mail';

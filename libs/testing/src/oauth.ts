@@ -52,6 +52,8 @@ export interface OAuthClientCreated {
 
 export interface AccessTokenGrant {
   access_token: string;
+  /** The refresh token issued with it (every client allowed the grant gets one). */
+  refresh_token?: string;
   /** Issued when `openid` was asked for. */
   id_token?: string;
   client: OAuthClientCreated;
@@ -117,12 +119,18 @@ export async function oauthAccessToken(
     redirect_uri: redirectUri,
     code_verifier: verifier,
   });
-  const body = (await res.json()) as { access_token?: string; id_token?: string; scope?: string };
+  const body = (await res.json()) as {
+    access_token?: string;
+    refresh_token?: string;
+    id_token?: string;
+    scope?: string;
+  };
   if (res.status !== 200 || !body.access_token) {
     throw new Error(`token exchange answered ${res.status}: ${JSON.stringify(body)}`);
   }
   return {
     access_token: body.access_token,
+    refresh_token: body.refresh_token,
     id_token: body.id_token,
     client,
     scope: body.scope ?? '',

@@ -18,9 +18,11 @@ export class TestPlatform {
     readonly apps: Map<AppName, RunningApp>,
   ) {}
 
+  /** `appEnv`: settings of one app only, over `extraEnv` (its own Redis user, say). */
   static async start(
     names: AppName[] = ['projects-service', 'auth-server', 'api-gateway'],
     extraEnv: Record<string, string> = {},
+    appEnv: Partial<Record<AppName, Record<string, string>>> = {},
   ): Promise<TestPlatform> {
     const db = await createTestDatabase();
     // The issuer is the auth-server's own URL: known before anything starts.
@@ -37,7 +39,9 @@ export class TestPlatform {
       ...extraEnv,
     };
     const apps = await Promise.all(
-      names.map((n) => startApp(n, env, n === 'auth-server' ? { port: authPort } : {})),
+      names.map((n) =>
+        startApp(n, { ...env, ...appEnv[n] }, n === 'auth-server' ? { port: authPort } : {}),
+      ),
     );
     return new TestPlatform(db, env, new Map(apps.map((a) => [a.name, a])));
   }
@@ -63,7 +67,7 @@ export class TestPlatform {
   /** A user with a project and an API key for it: the start of most tests. */
   async tenant(label: string, region = 'us-east') {
     const email = `${label}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
-    const user = await this.admin<Res<IdentityJobs, 'users.create'>>(
+    const user = await this.admin<Res<IdentityJobs, 'admin.users.create'>>(
       ['create-user', '--email', email, '--name', label],
       'a long enough password\n',
     );
@@ -87,16 +91,21 @@ export class TestPlatform {
   }
 
   /**
-   * Makes the user with `email` a member of a project with `role`, acting with `by` (the secret
-   * of an owner's or admin's credential). Tests whose subject is not how members join use this
-   * one helper, so that they do not depend on that path.
+   * Makes the user with `email` a member of a project with `role`. Tests whose subject is not
+   * how members join use this one helper, so that they do not depend on that path. Members join
+   * by invitation, which only the invitee can accept (with a credential of theirs this helper
+   * does not have), so this is the operator's direct add (`admin add-member`); `by`, the secret
+   * of an owner's or admin's credential, is first checked to see the project's members (it
+   * must be one of them), as the invitation path would.
    */
   async addMember(projectId: string, by: string, email: string, role: MemberRole): Promise<void> {
-    const res = await apiRequest(this.url(), 'POST', `/v1/projects/${projectId}/members`, {
+    const check = await apiRequest(this.url(), 'GET', `/v1/projects/${projectId}/members`, {
       token: by,
-      body: { email, role },
     });
-    if (res.status !== 201) throw new Error(`adding ${email} failed: ${res.status} ${res.text}`);
+    if (check.status !== 200) {
+      throw new Error(`adding ${email}: by is no member (${check.status} ${check.text})`);
+    }
+    await this.admin(['add-member', '--project', projectId, '--email', email, '--role', role]);
   }
 
   async stop(): Promise<void> {

@@ -13,7 +13,18 @@ function withAccess(routes: Partial<ApiRoute>[]): FastifyInstance {
   const host = { httpAdapter: { getInstance: () => fastify } } as unknown as HttpAdapterHost;
   const config = { RATE_LIMIT_WINDOW_MS: 60_000 } as GatewayConfig;
   const unused = {} as never;
-  new ApiAccess(host, config, routes as ApiRoute[], unused, unused, unused, unused, unused);
+  const [resolver, bearer, limiter, ids, metering, failures] = Array<never>(6).fill(unused);
+  new ApiAccess(
+    host,
+    config,
+    routes as ApiRoute[],
+    resolver,
+    bearer,
+    limiter,
+    ids,
+    metering,
+    failures,
+  );
   return fastify;
 }
 

@@ -24,6 +24,7 @@ import { bucketOf, setRateLimitHeaders } from '../rate-limit/rate-limit-headers'
 import { Decision, SlidingWindowLimiter } from '../rate-limit/sliding-window.limiter';
 import { RequestIdSigner } from '../request-ids';
 import { UsageMetering } from '../usage/usage-metering';
+import { AuthFailureLimiter } from './auth-failures';
 import { BearerPrincipalResolver } from './principal-resolver.service';
 
 type ApiRequest = FastifyRequest & { user?: Principal };
@@ -61,6 +62,7 @@ export class ApiAccess {
     private readonly limiter: SlidingWindowLimiter,
     private readonly requestIds: RequestIdSigner,
     private readonly metering: UsageMetering,
+    private readonly failures: AuthFailureLimiter,
   ) {
     this.windowSeconds = Math.round(config.RATE_LIMIT_WINDOW_MS / 1000);
     // Nest registers its routes when the app initialises, after providers are constructed.
@@ -101,11 +103,46 @@ export class ApiAccess {
       } catch (err) {
         return done(err as Error);
       }
-      if (known !== undefined) return this.admit(req, reply, access, known, done);
-      this.bearer
-        .validate(token)
-        .then((principal) => this.admit(req, reply, access, principal || null, done), done);
+      if (known) return this.admit(req, reply, access, known, done);
+      // Not a credential this process knows to be valid: a guess until shown otherwise, limited
+      // per client address before anything is looked up (`request.ip` honours TRUST_PROXY).
+      const ip = req.ip;
+      const wait = this.failures.take(ip);
+      if (wait) {
+        // A key valid here until its entry aged out is not a guess: clients behind the same
+        // address (a NAT) as a guesser keep working.
+        if (known === null || !this.resolver.wasRecentlyValid(token)) {
+          this.failures.throttled();
+          return this.throttled(reply, wait, done);
+        }
+        this.failures.takeAnyway(ip);
+      }
+      if (known === null) {
+        this.failures.settle(ip, true);
+        return done(unauthenticated());
+      }
+      this.bearer.validate(token).then(
+        (principal) => {
+          this.failures.settle(ip, !principal);
+          this.admit(req, reply, access, principal || null, done);
+        },
+        (err: unknown) => {
+          // A refused access token throws; a check that could not be made is no failure.
+          this.failures.settle(ip, err instanceof DomainError && err.code === 'invalid_token');
+          done(err as Error);
+        },
+      );
     };
+  }
+
+  private throttled(reply: FastifyReply, seconds: number, done: Done): void {
+    void reply.header('retry-after', String(seconds));
+    done(
+      new DomainError(
+        'rate_limited',
+        `Too many failed authentications from this address. Retry after ${seconds} s.`,
+      ),
+    );
   }
 
   private admit(

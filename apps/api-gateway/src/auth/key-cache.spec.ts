@@ -8,6 +8,8 @@ function principal(keyId: string): KeyPrincipal {
     project_id: 'prj_1',
     scopes: ['projects:read'],
     rate_limit: null,
+    project_access: 'member',
+    grant_id: null,
     expires_at: null,
   };
 }
@@ -114,12 +116,15 @@ describe('KeyCache', () => {
   });
 
   describe('the size bound', () => {
-    it('never holds more than max entries', () => {
+    it('never holds more than max known keys and max unknown hashes', () => {
       const cache = new KeyCache(3, 60_000);
       for (let i = 0; i < 10; i++) cache.set(`hash-${i}`, i % 2 ? null : principal(`key_${i}`));
-      expect(cache.size).toBe(3);
+      expect(cache.knownSize).toBe(3);
+      expect(cache.size).toBe(6);
       expect(cache.get('hash-9')).toBeDefined();
+      expect(cache.get('hash-8')).toBeDefined();
       expect(cache.get('hash-0')).toBeUndefined();
+      expect(cache.get('hash-1')).toBeUndefined();
     });
 
     it('evicts the least recently used entry', () => {

@@ -37,7 +37,10 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
     private readonly keyUsage: KeyUsage,
     metrics: Metrics,
   ) {
-    this.cache = new KeyCache(config.KEY_CACHE_MAX, config.KEY_CACHE_TTL_MS);
+    this.cache = new KeyCache(config.KEY_CACHE_MAX, config.KEY_CACHE_TTL_MS, {
+      max: config.KEY_NEGATIVE_CACHE_MAX,
+      ttlMs: config.KEY_NEGATIVE_CACHE_TTL_MS,
+    });
     this.checks = metrics.counter({
       name: 'gateway_credential_checks_total',
       help:
@@ -57,7 +60,8 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
     await this.events.subscribe(CHANNELS.tokenRevoked, (payload) =>
       this.tokens.onRevoked(payload as Partial<TokenRevokedEvent>),
     );
-    // Events published while the subscription was down are lost: forget everything then.
+    // Events published while the subscription was down are lost: forget everything once it is
+    // back (the bus says so only then), and lookups begun before are not cached.
     this.events.onReconnect(() => {
       this.cache.clear();
       this.tokens.clear();
@@ -77,6 +81,15 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
     const cached = this.cache.get(hashApiKey(token));
     if (!cached) return isWellFormedApiKey(token) ? undefined : null;
     return cached.principal && this.admit(cached.principal);
+  }
+
+  /**
+   * Whether `token` is an API key that was valid here until its cache entry aged out: not a
+   * guess, so looked up even for an address that spent its budget of failures. Off the path
+   * of cached credentials.
+   */
+  wasRecentlyValid(token: string): boolean {
+    return token.startsWith(API_KEY_PREFIX) && this.cache.wasKnown(hashApiKey(token));
   }
 
   /** Any token, known here or not (on a miss, the key is asked for once, however many wait). */
@@ -118,6 +131,9 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
   private lookup(hash: string): Promise<ReadyKey | null> {
     let pending = this.inFlight.get(hash);
     if (!pending) {
+      // A revocation arriving while projects-service answers may postdate that answer: then
+      // the answer serves the requests that were waiting for it, and is not cached.
+      const mark = this.cache.mark();
       // Counted once per lookup, however many requests wait for it.
       pending = this.counted(
         'api_key',
@@ -125,7 +141,7 @@ export class BearerPrincipalResolver implements PrincipalResolver, OnApplication
       )
         .then((key) => {
           const ready = key && readyKey(key);
-          this.cache.set(hash, ready);
+          this.cache.set(hash, ready, mark);
           return ready;
         })
         .finally(() => this.inFlight.delete(hash));
@@ -152,6 +168,8 @@ function readyKey(key: KeyPrincipal): ReadyKey {
       project_id: key.project_id,
       scopes: key.scopes,
       rate_limit: key.rate_limit,
+      project_access: key.project_access,
+      grant_id: key.grant_id,
     },
     expiresAtMs: key.expires_at ? Date.parse(key.expires_at) : Infinity,
   };

@@ -7,7 +7,7 @@ import { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair, JWK, SignJWT } from 'jose';
 import { DomainError, REVOKED_TOKEN_KEYS } from '@cap/contracts';
-import { cleanRedisPrefix, TEST_ENV, testQueuePrefix } from '@cap/testing';
+import { cleanRedisPrefix, eventually, TEST_ENV, testQueuePrefix } from '@cap/testing';
 import { looksLikeJwt, TokenVerifier } from './token-verifier';
 
 const ISSUER = 'http://127.0.0.1:1/issuer';
@@ -17,6 +17,8 @@ let server: Server;
 let jwksUrl: string;
 let redis: Redis;
 let keys: JWK[] = [];
+/** While set, the JWKS endpoint answers 500 (the auth-server is in trouble). */
+let jwksFailing = false;
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 let signing: { privateKey: PrivateKey; kid: string };
 
@@ -31,6 +33,10 @@ beforeAll(async () => {
   keys = [first.jwk];
   signing = { privateKey: first.pair.privateKey, kid: 'k1' };
   server = createServer((_req, res) => {
+    if (jwksFailing) {
+      res.statusCode = 500;
+      return void res.end();
+    }
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ keys }));
   });
@@ -40,19 +46,25 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const v of verifiers) v.close();
   redis.disconnect();
   await cleanRedisPrefix(prefix);
   await new Promise((r) => server.close(r));
 });
 
-function verifier(): TokenVerifier {
-  return new TokenVerifier(redis, {
+const verifiers: TokenVerifier[] = [];
+function verifier(options: { jwksRefreshMs?: number } = {}): TokenVerifier {
+  const created = new TokenVerifier(redis, {
     issuer: ISSUER,
     audience: AUDIENCE,
     jwksUrl,
     prefix,
     cacheMax: 100,
+    maxLifetimeS: 3_600,
+    ...options,
   });
+  verifiers.push(created);
+  return created;
 }
 
 let counter = 0;
@@ -184,5 +196,91 @@ describe('TokenVerifier', () => {
     await new Promise((r) => setTimeout(r, 1_100));
     await expect(v.verify(await sign())).resolves.toMatchObject({ kind: 'oauth' });
     await expect(verifier().verify(old)).resolves.toMatchObject({ kind: 'oauth' });
+  });
+});
+
+describe('security: token lifetime and signing keys that leave the JWKS', () => {
+  const payloadOf = (token: string) =>
+    JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<string, number>;
+
+  /** A new signing key, published in the JWKS and used by `sign` from now on. */
+  async function rotateTo(kid: string): Promise<void> {
+    const next = await newKey(kid);
+    keys = [...keys, next.jwk];
+    signing = { privateKey: next.pair.privateKey, kid };
+  }
+  const unpublish = (kid: string) => {
+    keys = keys.filter((k) => k.kid !== kid);
+  };
+
+  it('refuses a token whose lifetime (exp - iat) exceeds the maximum, accepts one at it', async () => {
+    const v = verifier();
+    const hour = await sign({}, {}, { exp: '1h' });
+    expect(payloadOf(hour).exp - payloadOf(hour).iat).toBe(3_600);
+    await expect(v.verify(hour)).resolves.toMatchObject({ kind: 'oauth' });
+    await refused(v, await sign({}, {}, { exp: '2h' }));
+    await refused(v, await sign({}, {}, { exp: '30d' }));
+    // Back-dating iat does not help: the span is what counts, not what is left of it.
+    const now = Math.floor(Date.now() / 1000);
+    const backdated = await new SignJWT(claims())
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: signing.kid })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(now - 3 * 3_600)
+      .setExpirationTime(now + 600)
+      .sign(signing.privateKey);
+    await refused(v, backdated);
+  });
+
+  it('drops cached tokens of a key that left the JWKS when a new kid refetches it', async () => {
+    const v = verifier();
+    await rotateTo('leaving-1');
+    const old = await sign();
+    await v.verify(old);
+    expect(v.verifiedPrincipal(old)).toBeDefined();
+
+    unpublish('leaving-1');
+    await rotateTo('arriving-1');
+    // At most one JWKS refetch a second: the new kid is fetched after that.
+    await new Promise((r) => setTimeout(r, 1_100));
+    await expect(v.verify(await sign())).resolves.toMatchObject({ kind: 'oauth' });
+
+    expect(v.verifiedPrincipal(old)).toBeUndefined();
+    await refused(v, old);
+  });
+
+  it('drops them on the periodic refresh too, with no new token to trigger it', async () => {
+    const v = verifier({ jwksRefreshMs: 100 });
+    await rotateTo('leaving-2');
+    const old = await sign();
+    await rotateTo('staying-2');
+    const kept = await sign();
+    await v.verify(old);
+    await v.verify(kept);
+
+    unpublish('leaving-2');
+    expect((await eventually(() => v.verifiedPrincipal(old) === undefined, 3_000, 20)).ok).toBe(
+      true,
+    );
+    expect(v.verifiedPrincipal(kept)).toBeDefined();
+  });
+
+  it('keeps its cached tokens when the JWKS cannot be fetched', async () => {
+    const v = verifier();
+    await rotateTo('steady-3');
+    const token = await sign();
+    await v.verify(token);
+    jwksFailing = true;
+    try {
+      await v.refreshKeys();
+    } finally {
+      jwksFailing = false;
+    }
+    expect(v.verifiedPrincipal(token)).toBeDefined();
+    await v.refreshKeys();
+    expect(v.verifiedPrincipal(token)).toBeDefined();
+    unpublish('steady-3');
+    await v.refreshKeys();
+    expect(v.verifiedPrincipal(token)).toBeUndefined();
   });
 });

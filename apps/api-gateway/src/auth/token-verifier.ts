@@ -1,6 +1,13 @@
 import { hash as digest } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createRemoteJWKSet, errors, JWTPayload, jwtVerify } from 'jose';
+import {
+  createRemoteJWKSet,
+  errors,
+  ExportedJWKSCache,
+  jwksCache,
+  JWTPayload,
+  jwtVerify,
+} from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { OAuthPrincipal } from '@cap/auth';
 import { DomainError, REVOKED_TOKEN_KEYS, TokenRevokedEvent } from '@cap/contracts';
@@ -12,6 +19,13 @@ export interface TokenVerifierOptions {
   /** Redis keys of revoked tokens live under this prefix (the queue prefix). */
   prefix: string;
   cacheMax: number;
+  /** Longest `exp - iat` accepted: a token minted to live longer is refused. */
+  maxLifetimeS: number;
+  /**
+   * How often the JWKS is fetched again even when no unknown `kid` asks for it, so that the
+   * cached tokens of a signing key that left it are dropped (off when absent).
+   */
+  jwksRefreshMs?: number;
 }
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -40,6 +54,13 @@ export class TokenVerifier {
   private readonly byGrant = new Map<string, Set<string>>();
   /** Tokens and grants revoked recently, so a verification in flight cannot cache them. */
   private readonly revoked: LRUCache<string, true>;
+  /** The signing key (`kid`) of each cached token, and the cached tokens of each key. */
+  private readonly kidOf = new Map<string, string>();
+  private readonly byKid = new Map<string, Set<string>>();
+  /** Where jose keeps the JWKS it fetched, and when (`uat`): read to notice a refetch. */
+  private readonly jwksState = {} as ExportedJWKSCache;
+  private seenJwksAt = 0;
+  private readonly refreshTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly redis: Redis,
@@ -51,11 +72,17 @@ export class TokenVerifier {
       cooldownDuration: 1_000,
       cacheMaxAge: 10 * 60_000,
       timeoutDuration: 2_000,
+      [jwksCache]: this.jwksState,
     });
     this.verified = new LRUCache({
       max: options.cacheMax,
       dispose: (p, hash) => {
         this.byJti.delete(p.token_id);
+        const kid = this.kidOf.get(hash);
+        this.kidOf.delete(hash);
+        const ofKid = kid === undefined ? undefined : this.byKid.get(kid);
+        ofKid?.delete(hash);
+        if (ofKid?.size === 0) this.byKid.delete(kid!);
         if (!p.grant_id) return;
         const hashes = this.byGrant.get(p.grant_id);
         hashes?.delete(hash);
@@ -63,6 +90,40 @@ export class TokenVerifier {
       },
     });
     this.revoked = new LRUCache({ max: 100_000, ttl: 60 * 60_000 });
+    if (options.jwksRefreshMs) {
+      this.refreshTimer = setInterval(() => void this.refreshKeys(), options.jwksRefreshMs);
+      this.refreshTimer.unref();
+    }
+  }
+
+  /**
+   * Fetches the JWKS again and drops every cached token whose signing key is no longer in it.
+   * A fetch that fails changes nothing: an auth-server outage must not log everyone out.
+   */
+  async refreshKeys(): Promise<void> {
+    try {
+      await this.jwks.reload();
+    } catch {
+      return;
+    }
+    this.dropTokensOfRemovedKeys();
+  }
+
+  /** After jose fetched the JWKS (for any reason): forget tokens signed by a key that left. */
+  private dropTokensOfRemovedKeys(): void {
+    const { uat, jwks } = this.jwksState;
+    if (!jwks || uat === this.seenJwksAt) return;
+    this.seenJwksAt = uat;
+    const present = new Set(jwks.keys.map((k) => k.kid ?? ''));
+    for (const [kid, hashes] of [...this.byKid]) {
+      if (present.has(kid)) continue;
+      for (const hash of [...hashes]) this.verified.delete(hash);
+      this.byKid.delete(kid);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.refreshTimer);
   }
 
   /** The principal of a token verified before and not expired yet: no I/O, no promise. */
@@ -81,12 +142,18 @@ export class TokenVerifier {
       }
       return cached;
     }
-    const principal = await this.check(token);
+    const { principal, kid } = await this.check(token);
     if (this.isRevoked(principal)) throw invalid();
     const ttl = principal.expires_at * 1000 - Date.now();
-    if (ttl > 0) {
+    // A check may have refetched the JWKS: tokens of a signing key that left it go now, and
+    // this one is not cached if its own key just left (it was verified against the old set).
+    this.dropTokensOfRemovedKeys();
+    const keyPresent = this.jwksState.jwks?.keys.some((k) => (k.kid ?? '') === kid) ?? true;
+    if (ttl > 0 && keyPresent) {
       this.verified.set(hash, principal, { ttl });
       this.byJti.set(principal.token_id, hash);
+      this.kidOf.set(hash, kid);
+      this.byKid.set(kid, (this.byKid.get(kid) ?? new Set<string>()).add(hash));
       if (principal.grant_id) {
         const hashes = this.byGrant.get(principal.grant_id) ?? new Set<string>();
         this.byGrant.set(principal.grant_id, hashes.add(hash));
@@ -95,10 +162,12 @@ export class TokenVerifier {
     return principal;
   }
 
-  private async check(token: string): Promise<OAuthPrincipal> {
+  private async check(token: string): Promise<{ principal: OAuthPrincipal; kid: string }> {
     let payload: JWTPayload;
+    let kid: string;
     try {
-      ({ payload } = await jwtVerify(token, this.jwks, {
+      let protectedHeader: { kid?: string };
+      ({ payload, protectedHeader } = await jwtVerify(token, this.jwks, {
         issuer: this.options.issuer,
         audience: this.options.audience,
         typ: 'at+jwt',
@@ -106,6 +175,7 @@ export class TokenVerifier {
         clockTolerance: 5,
         requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
       }));
+      kid = String(protectedHeader.kid ?? '');
     } catch (err) {
       if (
         err instanceof errors.JWKSTimeout ||
@@ -117,6 +187,9 @@ export class TokenVerifier {
       }
       throw invalid();
     }
+    // A token minted to live longer than the auth-server ever issues (a stolen signing key,
+    // a misconfiguration) is refused rather than honoured for its whole life.
+    if (Number(payload.exp) - Number(payload.iat) > this.options.maxLifetimeS) throw invalid();
     const sub = String(payload.sub);
     const principal: OAuthPrincipal = {
       kind: 'oauth',
@@ -140,7 +213,7 @@ export class TokenVerifier {
       });
     }
     if (marked > 0) throw invalid();
-    return principal;
+    return { principal, kid };
   }
 
   private key(suffix: string): string {

@@ -13,7 +13,9 @@ import {
   RotateKeyBody,
   apiKeySchema,
   apiKeyWithSecretSchema,
+  DEFAULT_PROJECT_RATE_LIMIT,
   listPageSchema,
+  MAX_LIVE_KEYS_PER_PROJECT,
   noBody,
 } from '@cap/contracts';
 import { ApiDoc } from '../openapi/api-doc.decorator';
@@ -29,7 +31,15 @@ export class KeysController {
     summary: 'Issue an API key for a project',
     description:
       'The secret is in this response only. A key acts for its creator, is counted and ' +
-      'rate limited in its project, and never gets more scopes than the credential creating it.',
+      'rate limited in its project, and never gets more scopes than the credential creating it. ' +
+      '`project_access: "own"` confines it to its project (other projects look absent); the ' +
+      'default `"member"` lets it act in every project of its creator, and a confined ' +
+      'credential can only make confined keys. `rate_limit` (per minute) may not exceed the ' +
+      `project's limit (default ${DEFAULT_PROJECT_RATE_LIMIT}, raised only by an operator); a key ` +
+      "without one gets the project's. A project holds at most " +
+      `${MAX_LIVE_KEYS_PER_PROJECT} live keys (409 quota_exceeded past that). A key made with ` +
+      'an OAuth access token is revoked with that grant; a member removed from the project ' +
+      'loses their keys of it.',
     body: createKeyBody,
     bodyExample: { project_id: 'prj_789', name: 'ci', scopes: ['projects:read'] },
     response: {
@@ -37,7 +47,7 @@ export class KeysController {
       schema: apiKeyWithSecretSchema,
       description: 'The key, with its secret.',
     },
-    errors: ['project_not_found', 'forbidden'],
+    errors: ['project_not_found', 'forbidden', 'insufficient_scope', 'quota_exceeded'],
   })
   @Post()
   @Idempotent()
@@ -91,6 +101,9 @@ export class KeysController {
 
   @ApiDoc({
     summary: 'Rotate a key: a new secret, the old one working for a grace period',
+    description:
+      "Only the key's creator may rotate it, with a credential holding every scope the key has " +
+      '(admins and owners may revoke it instead). The key keeps all its restrictions.',
     params: keyIdParam,
     body: rotateKeyBody,
     bodyExample: { grace_period_seconds: 3600 },
@@ -99,7 +112,7 @@ export class KeysController {
       schema: apiKeyWithSecretSchema,
       description: 'The key with its new secret.',
     },
-    errors: ['key_not_found', 'forbidden'],
+    errors: ['key_not_found', 'forbidden', 'insufficient_scope'],
   })
   @Post(':id/rotate')
   @Idempotent()

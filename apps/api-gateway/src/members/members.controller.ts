@@ -4,6 +4,8 @@ import {
   addMemberBody,
   AddMemberBody,
   Deleted,
+  Invitation,
+  invitationSchema,
   ListPage,
   listQuery,
   ListQuery,
@@ -51,13 +53,18 @@ export class MembersController {
   }
 
   @ApiDoc({
-    summary: 'Add an existing user to a project by email',
-    description: 'Owners and admins; only owners may add owners.',
+    summary: 'Invite someone to a project by email',
+    description:
+      'Owners and admins; only owners may invite owners. Anyone can be invited, with or ' +
+      'without an account: the answer is the same either way. The holder of the address ' +
+      'accepts once it is verified (`POST /v1/invitations/{id}/accept`); the invitation ' +
+      'expires after 7 days. `409 conflict` only when a member of the project already has ' +
+      'this email (members can list each other anyway).',
     params: projectIdParam,
     body: addMemberBody,
     bodyExample: { email: 'dev@example.com', role: 'developer' },
-    response: { status: 201, schema: memberSchema, description: 'The new member.' },
-    errors: ['project_not_found', 'user_not_found', 'forbidden', 'conflict'],
+    response: { status: 201, schema: invitationSchema, description: 'The invitation.' },
+    errors: ['project_not_found', 'forbidden', 'conflict'],
   })
   @Post()
   @Idempotent()
@@ -67,8 +74,8 @@ export class MembersController {
     @CurrentPrincipal() principal: Principal,
     @Param(new ZodPipe(projectIdParam)) params: { id: string },
     @Body(new ZodPipe(addMemberBody)) body: AddMemberBody,
-  ): Promise<Member> {
-    return this.upstream.projects.call('members.add', {
+  ): Promise<Invitation> {
+    return this.upstream.projects.call('members.invite', {
       v: 1,
       actor: actorOf(principal),
       project_id: params.id,

@@ -13,6 +13,7 @@ import {
   ListPage,
   listQuery,
   ListQuery,
+  MAX_OAUTH_CLIENTS_PER_USER,
   OAuthClient,
   OAuthClientWithSecret,
   listPageSchema,
@@ -55,7 +56,9 @@ export class OAuthClientsController {
     summary: 'Register a third-party app (OAuth client)',
     description:
       'Redirect URIs must be https (http only on loopback), exact, with no wildcard or ' +
-      "fragment. A confidential client's secret is in this response only.",
+      "fragment. A confidential client's secret is in this response only. A user registers at " +
+      `most ${MAX_OAUTH_CLIENTS_PER_USER} clients (409 quota_exceeded past that); a key ` +
+      'confined to its project (`project_access: "own"`) cannot register any (403).',
     body: createClientBody,
     bodyExample: { name: 'My app', redirect_uris: ['https://app.example.com/callback'] },
     response: {
@@ -63,6 +66,7 @@ export class OAuthClientsController {
       schema: oauthClientWithSecretSchema,
       description: 'The client, with its secret if confidential.',
     },
+    errors: ['forbidden', 'quota_exceeded'],
   })
   /** A confidential client's secret is made here, sent on as a hash, and shown once. */
   @Post()

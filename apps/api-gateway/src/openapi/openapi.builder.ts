@@ -87,10 +87,8 @@ const COMMON_ERRORS: ErrorCode[] = [
 ];
 
 const RATE_LIMIT_HEADERS = [
-  'RateLimit-Limit',
-  'RateLimit-Remaining',
-  'RateLimit-Reset',
   'RateLimit-Policy',
+  'RateLimit',
   'X-RateLimit-Limit',
   'X-RateLimit-Remaining',
   'X-RateLimit-Reset',
@@ -142,6 +140,7 @@ function errorResponses(route: DocumentedRoute): Record<string, Json> {
 const TAG_DESCRIPTIONS: Record<string, string> = {
   projects: 'Projects, and who may act on them.',
   keys: 'API keys: issue, list, rotate, revoke.',
+  invitations: 'Invitations to join projects, waiting for you.',
   regions: 'Where projects can run.',
   usage: 'Request counts per project.',
   user: 'The user behind a credential.',
@@ -266,12 +265,16 @@ export function buildOpenApi(routes: DocumentedRoute[], serverUrl: string): Json
       },
       headers: {
         'Request-Id': header('The id of this request (`req_…`): quote it to support.'),
-        'RateLimit-Limit': header('Requests allowed per window.', 'integer'),
-        'RateLimit-Remaining': header('Requests left in the window.', 'integer'),
-        'RateLimit-Reset': header('Seconds until a request is freed.', 'integer'),
-        'RateLimit-Policy': header('The limit and window, e.g. `600;w=60`.'),
-        'X-RateLimit-Limit': header('As RateLimit-Limit.', 'integer'),
-        'X-RateLimit-Remaining': header('As RateLimit-Remaining.', 'integer'),
+        'RateLimit-Policy': header(
+          'The quota `q` per window `w` seconds (draft-ietf-httpapi-ratelimit-headers-10, ' +
+            'a Structured Field), e.g. `"default";q=600;w=60`.',
+        ),
+        RateLimit: header(
+          'Requests remaining `r` and seconds `t` until one is freed, e.g. ' +
+            '`"default";r=599;t=42`.',
+        ),
+        'X-RateLimit-Limit': header('Requests allowed per window (as `q`).', 'integer'),
+        'X-RateLimit-Remaining': header('Requests left in the window (as `r`).', 'integer'),
         'X-RateLimit-Reset': header('Unix time at which a request is freed.', 'integer'),
       },
     },

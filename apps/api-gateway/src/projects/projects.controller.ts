@@ -27,7 +27,9 @@ export class ProjectsController {
 
   @ApiDoc({
     summary: 'List projects visible to the caller',
-    description: 'Newest first. A key sees the projects of the user who created it.',
+    description:
+      'Newest first. A key sees the projects of the user who created it; a key with ' +
+      '`project_access: "own"` sees only its own project.',
     query: listQuery,
     response: {
       status: 200,
@@ -68,7 +70,9 @@ export class ProjectsController {
 
   @ApiDoc({
     summary: 'Create a project with a name and a region',
-    description: 'The caller becomes its owner. `region` is one of GET /v1/regions.',
+    description:
+      'The caller becomes its owner. `region` is one of GET /v1/regions. A key confined to its ' +
+      'project (`project_access: "own"`) cannot create projects (403).',
     body: createProjectBody,
     bodyExample: { name: 'edge-ingest', region: 'us-east' },
     response: {

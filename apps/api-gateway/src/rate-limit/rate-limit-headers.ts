@@ -9,16 +9,18 @@ export function bucketOf(principal: Principal): string {
     : `oauth:${principal.client_id}:${principal.user_id ?? '-'}`;
 }
 
-/** The IETF draft's `RateLimit-*` headers and the older `X-RateLimit-*` trio. */
+/**
+ * The rate-limit fields of draft-ietf-httpapi-ratelimit-headers-10 (Structured Fields: the
+ * policy's quota `q` and window `w`, then the remaining `r` and the seconds `t` until a request
+ * is freed) and the widely used `X-RateLimit-*` trio, whose reset is a Unix time. The older
+ * draft's separate `RateLimit-Limit/-Remaining/-Reset` are not sent.
+ */
 export function setRateLimitHeaders(reply: FastifyReply, d: Decision, windowSeconds: number): void {
   const limit = String(d.limit);
   const remaining = String(d.remaining);
-  const reset = String(d.resetSeconds);
   void reply
-    .header('ratelimit-limit', limit)
-    .header('ratelimit-remaining', remaining)
-    .header('ratelimit-reset', reset)
-    .header('ratelimit-policy', `${limit};w=${windowSeconds}`)
+    .header('ratelimit-policy', `"default";q=${limit};w=${windowSeconds}`)
+    .header('ratelimit', `"default";r=${remaining};t=${d.resetSeconds}`)
     .header('x-ratelimit-limit', limit)
     .header('x-ratelimit-remaining', remaining)
     .header('x-ratelimit-reset', String(Math.ceil(Date.now() / 1000) + d.resetSeconds));

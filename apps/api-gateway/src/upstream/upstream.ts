@@ -1,13 +1,16 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { IdentityJobs, ProjectsJobs, QUEUES, UsageJobs } from '@cap/contracts';
+import { IdentityPublicJobs, ProjectsPublicJobs, QUEUES, UsageJobs } from '@cap/contracts';
 import { RpcClient } from '@cap/queue';
 import { CONFIG, GatewayConfig } from '../config';
 
-/** The gateway's request/reply clients of the services behind the queues. */
+/**
+ * The gateway's request/reply clients of the services behind the public queues (never the
+ * operator's: `admin.` jobs are not theirs to send).
+ */
 @Injectable()
 export class Upstream implements OnApplicationShutdown {
-  readonly projects: RpcClient<ProjectsJobs>;
-  readonly identity: RpcClient<IdentityJobs>;
+  readonly projects: RpcClient<ProjectsPublicJobs>;
+  readonly identity: RpcClient<IdentityPublicJobs>;
   readonly usage: RpcClient<UsageJobs>;
 
   constructor(@Inject(CONFIG) config: GatewayConfig) {
@@ -16,8 +19,8 @@ export class Upstream implements OnApplicationShutdown {
       redisUrl: config.REDIS_URL,
       timeoutMs: config.RPC_TIMEOUT_MS,
     };
-    this.projects = new RpcClient<ProjectsJobs>({ queue: QUEUES.projects, ...common });
-    this.identity = new RpcClient<IdentityJobs>({ queue: QUEUES.identity, ...common });
+    this.projects = new RpcClient<ProjectsPublicJobs>({ queue: QUEUES.projects, ...common });
+    this.identity = new RpcClient<IdentityPublicJobs>({ queue: QUEUES.identity, ...common });
     this.usage = new RpcClient<UsageJobs>({ queue: QUEUES.usageQueries, ...common });
   }
 

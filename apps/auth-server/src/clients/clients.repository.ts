@@ -36,17 +36,27 @@ export class ClientsRepository {
 
   constructor(private readonly db: Database) {}
 
-  async create(input: {
-    id: string;
-    ownerId: string;
-    name: string;
-    type: OAuthClient['type'];
-    redirectUris: string[];
-    secretHash: string | null;
-  }): Promise<OAuthClient> {
-    return toClient(
-      await this.db.client.oauthClient.create({ data: input, select: CLIENT_FIELDS }),
-    );
+  /**
+   * Registers the client unless its owner already has `max` of them (`null` then). The owner's
+   * row is locked for the count and the insert, so concurrent registrations cannot pass the cap
+   * together.
+   */
+  async create(
+    input: {
+      id: string;
+      ownerId: string;
+      name: string;
+      type: OAuthClient['type'];
+      redirectUris: string[];
+      secretHash: string | null;
+    },
+    max: number,
+  ): Promise<OAuthClient | null> {
+    return this.db.client.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM users WHERE id = ${input.ownerId} FOR UPDATE`;
+      if ((await tx.oauthClient.count({ where: { ownerId: input.ownerId } })) >= max) return null;
+      return toClient(await tx.oauthClient.create({ data: input, select: CLIENT_FIELDS }));
+    });
   }
 
   /**

@@ -1,5 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, IdentityJobs, isId, ListPage, newId, OAuthClient } from '@cap/contracts';
+import {
+  DomainError,
+  IdentityJobs,
+  isId,
+  ListPage,
+  MAX_OAUTH_CLIENTS_PER_USER,
+  newId,
+  OAuthClient,
+} from '@cap/contracts';
 import { UsersRepository } from '../users/users.repository';
 import { ClientsRepository } from './clients.repository';
 import { validateRedirectUris } from './redirect-uri';
@@ -30,6 +38,14 @@ export class ClientsService {
   ) {}
 
   async create(req: Req<'clients.create'>): Promise<OAuthClient> {
+    // An app acts across all of the user's projects: a key confined to one cannot make one.
+    if (req.actor.confined_to !== undefined) {
+      throw new DomainError(
+        'forbidden',
+        `This key is confined to project ${req.actor.confined_to} (project_access "own") and ` +
+          'cannot register OAuth clients. Use a key with project_access "member".',
+      );
+    }
     const name = clientName(req.name);
     const redirectUris = validateRedirectUris(req.redirect_uris);
     if (req.type !== 'confidential' && req.type !== 'public') {
@@ -55,14 +71,24 @@ export class ClientsService {
     if (!(await this.users.findById(req.actor.user_id))) {
       throw new DomainError('user_not_found', `No user ${req.actor.user_id}.`);
     }
-    return this.clients.create({
-      id: newId('client'),
-      ownerId: req.actor.user_id,
-      name,
-      type: req.type,
-      redirectUris,
-      secretHash,
-    });
+    const created = await this.clients.create(
+      {
+        id: newId('client'),
+        ownerId: req.actor.user_id,
+        name,
+        type: req.type,
+        redirectUris,
+        secretHash,
+      },
+      MAX_OAUTH_CLIENTS_PER_USER,
+    );
+    if (!created) {
+      throw new DomainError(
+        'quota_exceeded',
+        `A user can register at most ${MAX_OAUTH_CLIENTS_PER_USER} OAuth clients.`,
+      );
+    }
+    return created;
   }
 
   async list(req: Req<'clients.list'>): Promise<ListPage<OAuthClient>> {

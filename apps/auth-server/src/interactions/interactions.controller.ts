@@ -1,6 +1,5 @@
-import { Controller, Get, Inject, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AuthServerConfig, CONFIG } from '../config';
 import { HtmlErrorFilter } from '../pages/html-error.filter';
 import { pageRequest, sendPage } from '../pages/page-response';
 import { InteractionsService } from './interactions.service';
@@ -9,10 +8,7 @@ import { InteractionsService } from './interactions.service';
 @Controller('interaction')
 @UseFilters(HtmlErrorFilter)
 export class InteractionsController {
-  constructor(
-    @Inject(CONFIG) private readonly config: AuthServerConfig,
-    private readonly interactions: InteractionsService,
-  ) {}
+  constructor(private readonly interactions: InteractionsService) {}
 
   @Get(':uid')
   show(@Param('uid') uid: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply) {
@@ -35,6 +31,6 @@ export class InteractionsController {
   }
 
   private http(req: FastifyRequest, reply: FastifyReply) {
-    return pageRequest(req, reply, this.config.TRUST_PROXY);
+    return pageRequest(req, reply);
   }
 }

@@ -11,6 +11,8 @@ import { UsersRepository } from '../users/users.repository';
 import { verifyPassword } from '../users/passwords';
 import { SignInThrottle } from './sign-in-throttle';
 
+const stringParam = (value: unknown) => (typeof value === 'string' ? value : '');
+
 const expired = () =>
   new DomainError(
     'invalid_request',
@@ -57,7 +59,7 @@ export class InteractionsService {
   }
 
   private async clientName(details: Interaction): Promise<string> {
-    const client = await this.oidc.provider.Client.find(String(details.params.client_id ?? ''));
+    const client = await this.oidc.provider.Client.find(stringParam(details.params.client_id));
     return client?.clientName ?? client?.clientId ?? 'an application';
   }
 
@@ -114,7 +116,7 @@ export class InteractionsService {
     const accountId = details.session?.accountId;
     const user = accountId ? await this.users.findById(accountId) : null;
     if (!user) throw expired();
-    const requested = String(details.params.scope ?? '').split(' ');
+    const requested = stringParam(details.params.scope).split(' ');
     const scopes = OFFERED_SCOPES.filter((s) => requested.includes(s)).map((name) => ({
       name,
       description: describeScope(name),
@@ -129,7 +131,10 @@ export class InteractionsService {
     return page(html);
   }
 
-  /** POST: email and password. Throttled per account and per address. */
+  /**
+   * POST: email and password. Throttled per (account, address) and per address; the attempt is
+   * counted before the password is checked (SignInThrottle).
+   */
   async signIn(uid: string, http: PageRequest): Promise<PageResult> {
     this.checkCsrf(uid, http);
     const details = await this.interaction(uid, http);
@@ -137,7 +142,7 @@ export class InteractionsService {
     const email = normaliseEmail(http.form('email') ?? '');
     const password = http.form('password') ?? '';
 
-    const wait = await this.throttle.retryAfter(email, http.ip);
+    const wait = await this.throttle.attempt(email, http.ip);
     if (wait > 0) {
       const minutes = Math.ceil(wait / 60);
       return page(
@@ -152,14 +157,13 @@ export class InteractionsService {
     const credentials = email ? await this.users.findCredentials(email) : null;
     const ok = await verifyPassword(credentials?.passwordHash ?? null, password);
     if (!ok || !credentials) {
-      await this.throttle.recordFailure(email, http.ip);
       return this.signInForm(uid, http, details, {
         email,
         error: 'Wrong email or password.',
         status: 401,
       });
     }
-    await this.throttle.recordSuccess(email);
+    await this.throttle.succeeded(email, http.ip);
     return this.finish(http, { login: { accountId: credentials.id } });
   }
 
@@ -179,10 +183,15 @@ export class InteractionsService {
       ? await Grant.find(details.grantId)
       : new Grant({
           accountId: details.session.accountId,
-          clientId: String(details.params.client_id),
+          clientId: stringParam(details.params.client_id),
         });
     if (!grant) throw expired();
-    const missing = details.prompt.details;
+    // What oidc-provider's consent prompt lists as missing (typed as unknown by its types).
+    const missing = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     if (missing.missingOIDCScope?.length) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims?.length) grant.addOIDCClaims(missing.missingOIDCClaims);
     for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {

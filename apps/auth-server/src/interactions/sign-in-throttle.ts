@@ -6,9 +6,17 @@ import { AuthServerConfig, CONFIG } from '../config';
 import { OAUTH_REDIS } from '../oauth/tokens';
 
 /**
- * Failed sign-ins counted per account and per client address in Redis, each count expiring
- * SIGNIN_WINDOW_S after its first failure. Past either limit, sign-in is refused (even with the
- * right password) until the window ends: guessing stays slow, for one account and across many.
+ * Sign-in attempts counted in Redis per (account, client address) and per client address, each
+ * count expiring SIGNIN_WINDOW_S after its first attempt.
+ *
+ * An attempt is counted before its password is checked, in one atomic step that also answers
+ * whether it is within both budgets: of N attempts sent at once, only those within the budget
+ * are checked at all. A successful sign-in gives its attempt back (the pair's count is cleared,
+ * the address's decremented), so what stays counted are failures.
+ *
+ * There is no budget per account alone: then anyone could lock a user out by failing on their
+ * email from elsewhere. Guessing one account is slow from each address (its pair budget), and
+ * guessing many from one address is bounded by the larger address budget.
  */
 @Injectable()
 export class SignInThrottle {
@@ -17,45 +25,50 @@ export class SignInThrottle {
     @Inject(OAUTH_REDIS) private readonly redis: Redis,
   ) {}
 
-  private accountKey(email: string): string {
-    const id = hash('sha256', email, 'base64url');
-    return `${this.config.QUEUE_PREFIX}:signin:account:${id}`;
+  private pairKey(email: string, ip: string): string {
+    const id = hash('sha256', `${email}\n${ip}`, 'base64url');
+    return `${this.config.QUEUE_PREFIX}:signin:pair:${id}`;
   }
 
   private ipKey(ip: string): string {
-    return `${this.config.QUEUE_PREFIX}:signin:ip:${ip}`;
+    return `${this.config.QUEUE_PREFIX}:signin:ip:${hash('sha256', ip, 'base64url')}`;
   }
 
-  /** Seconds to wait before trying again, or 0 when a sign-in may be attempted now. */
-  async retryAfter(email: string, ip: string): Promise<number> {
-    const [account, address] = [this.accountKey(email), this.ipKey(ip)];
-    const [accountFailures, ipFailures] = await this.redis.mget(account, address);
-    const waits: Array<Promise<number>> = [];
-    if (Number(accountFailures) >= this.config.SIGNIN_MAX_FAILURES_PER_ACCOUNT) {
-      waits.push(this.redis.ttl(account));
-    }
-    if (Number(ipFailures) >= this.config.SIGNIN_MAX_FAILURES_PER_IP) {
-      waits.push(this.redis.ttl(address));
-    }
-    const ttls = await Promise.all(waits);
-    return ttls.length ? Math.max(1, ...ttls) : 0;
-  }
-
-  async recordFailure(email: string, ip: string): Promise<void> {
+  /**
+   * Counts one attempt to sign in as `email` from `ip`. Returns 0 when it may be checked now, or
+   * the seconds to wait (the attempt is then not checked; it still counts).
+   */
+  async attempt(email: string, ip: string): Promise<number> {
     const window = this.config.SIGNIN_WINDOW_S;
-    const [account, address] = [this.accountKey(email), this.ipKey(ip)];
+    const [pair, address] = [this.pairKey(email, ip), this.ipKey(ip)];
+    const results = await this.redis
+      .multi()
+      .incr(pair)
+      .expire(pair, window, 'NX')
+      .incr(address)
+      .expire(address, window, 'NX')
+      .ttl(pair)
+      .ttl(address)
+      .exec();
+    if (!results) throw new Error('redis transaction aborted');
+    for (const [err] of results) if (err) throw err;
+    const [pairCount, , ipCount, , pairTtl, ipTtl] = results.map(([, v]) => Number(v));
+    const waits: number[] = [];
+    if (pairCount > this.config.SIGNIN_MAX_FAILURES_PER_ACCOUNT) waits.push(pairTtl);
+    if (ipCount > this.config.SIGNIN_MAX_FAILURES_PER_IP) waits.push(ipTtl);
+    return waits.length ? Math.max(1, ...waits) : 0;
+  }
+
+  /** The attempt succeeded: it is given back, and the pair's earlier failures forgotten. */
+  async succeeded(email: string, ip: string): Promise<void> {
+    const address = this.ipKey(ip);
+    // Had the count just expired, DECR leaves -1 for one window: one spare attempt, no more.
     await execOrThrow(
       this.redis
         .multi()
-        .incr(account)
-        .expire(account, window, 'NX')
-        .incr(address)
-        .expire(address, window, 'NX'),
+        .del(this.pairKey(email, ip))
+        .decr(address)
+        .expire(address, this.config.SIGNIN_WINDOW_S, 'NX'),
     );
-  }
-
-  /** A successful sign-in clears the account's count (not the address's). */
-  async recordSuccess(email: string): Promise<void> {
-    await this.redis.del(this.accountKey(email));
   }
 }

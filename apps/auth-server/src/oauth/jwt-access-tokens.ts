@@ -1,6 +1,9 @@
-import type { Middleware } from 'oidc-provider';
+import type { OIDCContext, Provider } from 'oidc-provider';
 import { GrantsRepository } from './grants.repository';
 import { TokenRevocationService } from './token-revocation.service';
+
+/** What `provider.use` takes (Koa middleware; `ctx.oidc` exists on oidc-provider's routes). */
+export type Middleware = Parameters<Provider['use']>[0];
 
 /** The claims of a verified access token this server issued. */
 export interface AccessTokenClaims {
@@ -41,7 +44,7 @@ export function jwtAccessTokenMiddleware(deps: JwtAccessTokenDependencies): Midd
   return async (ctx, next) => {
     await next();
     // `ctx.oidc` exists only on oidc-provider's own routes.
-    const oidc = (ctx as { oidc?: typeof ctx.oidc }).oidc;
+    const oidc = (ctx as { oidc?: OIDCContext }).oidc;
     const route = oidc?.route;
     if (route !== 'revocation' && route !== 'introspection') return;
     if (ctx.status !== 400 || !isOAuthError(ctx.body, 'unsupported_token_type')) return;

@@ -1,14 +1,14 @@
-import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { AuthServerConfig, CONFIG, LOGGER } from '../config';
+import { LOGGER } from '../config';
 import { clientIp } from '../pages/page-response';
 import { OAUTH_ROUTES } from './oidc-configuration';
 import { OidcProviderService } from './oidc-provider.service';
 import { claimedClientId, TokenThrottle } from './token-throttle';
+import { CLAIMED_CLIENT, CLIENT_ADDRESS, TokenRequestMessage } from './tokens';
 
 /** oidc-provider's own limit on a request body. */
 const TOKEN_FORM_LIMIT = 56 * 1024;
@@ -30,7 +30,6 @@ export class OAuthRoutes implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     private readonly oidc: OidcProviderService,
     private readonly throttle: TokenThrottle,
-    @Inject(CONFIG) private readonly config: AuthServerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -61,34 +60,43 @@ export class OAuthRoutes implements OnModuleInit {
 
   private async token(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const form = typeof req.body === 'string' ? req.body : undefined;
-    const ip = clientIp(req, this.config.TRUST_PROXY);
-    const clientId = claimedClientId(req.headers.authorization, form);
-    if (clientId) {
-      let wait = 0;
-      try {
-        wait = await this.throttle.retryAfter(clientId, ip);
-      } catch (err) {
-        // Without Redis oidc-provider cannot answer either; it says so itself.
-        this.logger.warn({ err, request_id: req.id }, 'token budget not checked');
-      }
-      if (wait > 0) {
-        await reply
-          .code(429)
-          .header('retry-after', String(wait))
-          .header('cache-control', 'no-store')
-          .send({
-            error: 'slow_down',
-            error_description: `Too many token requests for this client. Retry after ${wait} s.`,
-          });
-        return;
-      }
+    const ip = clientIp(req);
+    // Requests that name no client have a budget too: the one of '' at their address.
+    const clientId = claimedClientId(req.headers.authorization, form) ?? '';
+    let wait: number;
+    try {
+      wait = await this.throttle.retryAfter(clientId, ip);
+    } catch (err) {
+      // Fail closed: a budget that cannot be read is not an unlimited one.
+      this.logger.warn({ err, request_id: req.id }, 'token budget not checked');
+      await reply.code(503).header('retry-after', '5').header('cache-control', 'no-store').send({
+        error: 'temporarily_unavailable',
+        error_description: 'The authorization server cannot take token requests now. Try again.',
+      });
+      return;
     }
-    if (form !== undefined) (req.raw as IncomingMessage & { body?: string }).body = form;
+    if (wait > 0) {
+      await reply
+        .code(429)
+        .header('retry-after', String(wait))
+        .header('cache-control', 'no-store')
+        .send({
+          error: 'slow_down',
+          error_description: `Too many token requests for this client. Retry after ${wait} s.`,
+        });
+      return;
+    }
+    const raw = req.raw as TokenRequestMessage;
+    if (form !== undefined) raw.body = form;
+    raw[CLAIMED_CLIENT] = clientId;
     await this.handOver(req, reply);
   }
 
   private async handOver(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     reply.hijack();
+    // oidc-provider's own idea of the address (Koa's, from the left of X-Forwarded-For) is
+    // replaced by Fastify's, which honours TRUST_PROXY (OidcProviderService reads it).
+    (req.raw as TokenRequestMessage)[CLIENT_ADDRESS] = clientIp(req);
     // Set by the platform's onRequest hook on the reply, which a hijacked reply never sends.
     reply.raw.setHeader('Request-Id', String(req.id));
     try {

@@ -102,7 +102,14 @@ class RefreshTokenAdapter implements Adapter {
   constructor(private readonly deps: AdapterDependencies) {}
 
   upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
-    const { jti: _jti, consumed: _consumed, ...stored } = payload;
+    // `consumed` is typed `any` by @types/oidc-provider; it is dropped either way.
+    const {
+      jti: _jti,
+      consumed: _consumed,
+      ...stored
+    } = payload as Omit<AdapterPayload, 'consumed'> & {
+      consumed?: unknown;
+    };
     return this.deps.grants.upsertRefreshToken(sha256hex(id), stored, expiresIn);
   }
   async find(id: string) {

@@ -1,10 +1,11 @@
 import type {
   Account,
-  AccessTokenLike,
+  AccessToken,
   Adapter,
   Client,
   ClientMetadata,
   ErrorOut,
+  ClientCredentials,
   KoaContextWithOIDC,
 } from 'oidc-provider';
 import type * as OidcProvider from 'oidc-provider';
@@ -14,6 +15,9 @@ import { ClientRegistration } from '../clients/clients.repository';
 import { errorPage, signedOutPage, signOutPage } from '../pages/views';
 import { SIGNING_ALG, SigningKeySet } from '../signing-keys/signing-keys.service';
 import { OIDC_SCOPES } from './scopes';
+
+/** What token policies and extra claims are asked about. */
+type AccessTokenLike = AccessToken | ClientCredentials;
 
 /** Protocol routes, all under /oauth (discovery stays at /.well-known). */
 export const OAUTH_ROUTES = {
@@ -150,7 +154,7 @@ export function oidcConfiguration(input: OidcConfigurationInput): Record<string,
     },
     // `gid` lets a whole grant be revoked at the gateway (REVOKED_TOKEN_KEYS.grant).
     extraTokenClaims: async (_ctx: KoaContextWithOIDC, token: AccessTokenLike) =>
-      token.grantId ? { gid: token.grantId } : undefined,
+      'grantId' in token && token.grantId ? { gid: token.grantId } : undefined,
     // API access is independent of the browser session: signing out does not revoke apps.
     expiresWithSession: async () => false,
     // Every client allowed the refresh_token grant gets one, `offline_access` or not.
@@ -190,7 +194,7 @@ export function oidcConfiguration(input: OidcConfigurationInput): Record<string,
         interactionPath(interaction.uid),
     },
     clientBasedCORS: (_ctx: KoaContextWithOIDC, origin: string, client: Client) =>
-      client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
+      (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     ttl: {
       AccessToken: config.ACCESS_TOKEN_TTL_S,
       ClientCredentials: config.ACCESS_TOKEN_TTL_S,

@@ -1,6 +1,6 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import type { Provider } from 'oidc-provider';
+import type { OIDCContext, Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { EventBus } from '@cap/queue';
 import { AuthServerConfig, CONFIG, LOGGER } from '../config';
@@ -23,7 +23,7 @@ import { RedisArtifactStore } from './redis-artifacts.store';
 import { DEFAULT_SCOPE, OFFERED_SCOPES } from './scopes';
 import { clientAuthenticated, TokenThrottle } from './token-throttle';
 import { TokenRevocationService } from './token-revocation.service';
-import { REDIS_ARTIFACTS } from './tokens';
+import { CLAIMED_CLIENT, CLIENT_ADDRESS, REDIS_ARTIFACTS, TokenRequestMessage } from './tokens';
 
 type OidcModule = Awaited<ReturnType<typeof loadOidcProvider>>;
 type JoseModule = Awaited<ReturnType<typeof loadJose>>;
@@ -167,10 +167,15 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
           this.grants.findLatestGrantId(accountId, clientId),
       }),
     );
-    provider.proxy = this.config.TRUST_PROXY;
+    // X-Forwarded-Proto and -Host (secure cookies, URLs) only behind a trusted proxy; the
+    // client's address is set below from Fastify's, which picks the right hop.
+    provider.proxy = this.config.TRUST_PROXY !== false;
     useHashedClientSecrets(provider);
 
     provider.use(async (ctx, next) => {
+      const message = ctx.req as TokenRequestMessage;
+      const address = message[CLIENT_ADDRESS];
+      if (address) ctx.request.ip = address;
       const query = ctx.query;
       if (
         ctx.method === 'GET' &&
@@ -187,15 +192,19 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
         ctx.set('X-Frame-Options', 'DENY');
         ctx.set('Cache-Control', 'no-store');
       }
-      const oidc = (ctx as { oidc?: typeof ctx.oidc }).oidc;
-      // The token endpoint's budget counts requests whose client authenticated (TokenThrottle).
-      if (oidc?.route === 'token' && oidc.client && clientAuthenticated(ctx.status, ctx.body)) {
-        const isPublic = oidc.client.clientAuthMethod === 'none';
-        // Counted before the answer leaves, so the client's next request sees it. `ctx.ip`
-        // follows TRUST_PROXY as the HTTP layer's clientIp does (provider.proxy).
-        await this.throttle
-          .count(oidc.client.clientId, isPublic, ctx.ip)
-          .catch((err: unknown) => this.logger.warn({ err }, 'token request not counted'));
+      const oidc = (ctx as { oidc?: OIDCContext }).oidc;
+      // The token endpoint's budget (TokenThrottle): per client once it authenticated, else per
+      // claimed client and address. Counted before the answer leaves, so the client's next
+      // request sees it.
+      if (oidc?.route === 'token') {
+        const client = oidc.client;
+        const counted =
+          client && clientAuthenticated(ctx.status, ctx.body)
+            ? this.throttle.count(client.clientId, client.clientAuthMethod === 'none', ctx.ip)
+            : this.throttle.countFailure(message[CLAIMED_CLIENT] ?? client?.clientId ?? '', ctx.ip);
+        await counted.catch((err: unknown) =>
+          this.logger.warn({ err }, 'token request not counted'),
+        );
       }
       // Metadata lists every scope a client may ask for, the API's included.
       if (oidc?.route === 'discovery' && ctx.status === 200 && typeof ctx.body === 'object') {

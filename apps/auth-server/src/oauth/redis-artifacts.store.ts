@@ -40,7 +40,14 @@ export class RedisArtifactStore {
   async upsert(model: string, id: string, payload: AdapterPayload, expiresIn?: number) {
     const ttl = expiresIn && expiresIn > 0 ? Math.ceil(expiresIn) : FALLBACK_TTL_S;
     const key = this.key(model, id);
-    const { jti: _jti, consumed: _consumed, ...stored } = payload;
+    // `consumed` is typed `any` by @types/oidc-provider; it is dropped either way.
+    const {
+      jti: _jti,
+      consumed: _consumed,
+      ...stored
+    } = payload as Omit<AdapterPayload, 'consumed'> & {
+      consumed?: unknown;
+    };
     const tx = this.redis.multi().del(key).hset(key, 'p', JSON.stringify(stored)).expire(key, ttl);
     if (payload.grantId) {
       const set = this.grantKey(payload.grantId);

@@ -10,12 +10,14 @@ const WINDOW_MS = 60_000;
 /**
  * The token endpoint's budget per client: TOKEN_REQUESTS_PER_MINUTE over a sliding minute (the
  * weighted estimate over this minute and the last), shared by every auth-server through Redis.
- * A public client (no secret: anyone may name it) has its budget per client and address.
  *
- * Only requests whose client authenticated are counted — after oidc-provider has checked the
- * client — so nobody can spend a confidential client's budget by naming it. A request is
- * refused up front, by the client id it names, once that client's own authenticated requests
- * fill the window; a refused request is not counted.
+ * Buckets: a confidential client's authenticated requests count per client; a public client's
+ * (no secret: anyone may name it) per client and address; and a request whose client failed
+ * to authenticate counts per claimed client and address too, so guessing a secret or flooding
+ * with bad ones is bounded, while naming a victim client spends only the sender's own bucket,
+ * never the victim's. A request is refused up front, by the client id it names and its
+ * address, once either bucket is full; a refused request is not counted. When Redis cannot be
+ * asked the answer is a refusal (fail closed), never an unlimited endpoint.
  */
 @Injectable()
 export class TokenThrottle {
@@ -30,7 +32,7 @@ export class TokenThrottle {
     return `${this.config.QUEUE_PREFIX}:token-rl:{${id}}:`;
   }
 
-  /** Seconds until the client `clientId` names may ask for a token again; 0 when it may now. */
+  /** Seconds until the client `clientId` names (from `ip`) may ask for a token again; 0 when it may now. */
   async retryAfter(clientId: string, ip: string, now = Date.now()): Promise<number> {
     const window = Math.floor(now / WINDOW_MS);
     const keys = [this.keyOf(clientId), this.keyOf(`${clientId} ${ip}`)];
@@ -49,7 +51,15 @@ export class TokenThrottle {
    * per address).
    */
   async count(clientId: string, isPublic: boolean, ip: string, now = Date.now()) {
-    const bucket = isPublic ? `${clientId} ${ip}` : clientId;
+    await this.countIn(isPublic ? `${clientId} ${ip}` : clientId, now);
+  }
+
+  /** One more request that named `claimedId` (maybe nothing: '') and failed to authenticate. */
+  async countFailure(claimedId: string, ip: string, now = Date.now()) {
+    await this.countIn(`${claimedId} ${ip}`, now);
+  }
+
+  private async countIn(bucket: string, now: number) {
     const key = `${this.keyOf(bucket)}${Math.floor(now / WINDOW_MS)}`;
     await execOrThrow(
       this.redis

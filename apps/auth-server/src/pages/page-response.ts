@@ -38,13 +38,11 @@ export function field(req: FastifyRequest, name: string): string | undefined {
   return typeof first === 'string' ? first : undefined;
 }
 
-/** The address the request came from (the proxy's view of it when TRUST_PROXY is on). */
-export function clientIp(req: FastifyRequest, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
+/**
+ * The address the request came from: Fastify's `req.ip`, which is the right-most
+ * `X-Forwarded-For` hop not among the trusted proxies (TRUST_PROXY), else the socket's peer.
+ */
+export function clientIp(req: FastifyRequest): string {
   return req.ip;
 }
 
@@ -56,15 +54,11 @@ export interface PageRequest {
   form(name: string): string | undefined;
 }
 
-export function pageRequest(
-  req: FastifyRequest,
-  reply: FastifyReply,
-  trustProxy: boolean,
-): PageRequest {
+export function pageRequest(req: FastifyRequest, reply: FastifyReply): PageRequest {
   return {
     req: req.raw,
     res: reply.raw,
-    ip: clientIp(req, trustProxy),
+    ip: clientIp(req),
     form: (name) => field(req, name),
   };
 }

@@ -154,15 +154,29 @@ ${interaction}
   );
 }
 
-export function signedUpPage(input: { email: string; continueUrl?: string }): string {
+/**
+ * What every accepted sign-up answers, whether the address was new or already had an account:
+ * the page must not tell which (the mail does, to the holder of the address only).
+ */
+export function checkInboxPage(input: { email: string; continueUrl?: string }): string {
   const next = input.continueUrl
     ? `<p><a href="${escapeHtml(input.continueUrl)}">Continue and sign in</a></p>`
-    : '<p>You can now sign in from any app that uses Cloud API Platform.</p>';
+    : '<p>You can sign in from any app that uses Cloud API Platform.</p>';
   return layout(
-    'Account created',
-    `<h1>Account created</h1>
-<p class="notice">Your account <strong>${escapeHtml(input.email)}</strong> is ready.</p>
+    'Check your inbox',
+    `<h1>Check your inbox</h1>
+<p class="notice">We sent a message to <strong>${escapeHtml(input.email)}</strong>. Follow its
+link within 24 hours to verify the address: invitations to projects need it.</p>
 ${next}`,
+  );
+}
+
+export function emailVerifiedPage(input: { email: string }): string {
+  return layout(
+    'Email verified',
+    `<h1>Email verified</h1>
+<p class="notice"><strong>${escapeHtml(input.email)}</strong> is verified. Invitations sent to
+it can now be accepted.</p>`,
   );
 }
 

@@ -1,9 +1,9 @@
-import { Controller, Get, Inject, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AuthServerConfig, CONFIG } from '../config';
 import { OAUTH_ROUTES } from '../oauth/oidc-configuration';
 import { HtmlErrorFilter } from '../pages/html-error.filter';
 import { pageRequest, sendPage } from '../pages/page-response';
+import { SignUpThrottle } from './sign-up-throttle';
 import { SignUpService } from './sign-up.service';
 
 /** Sign-up (`/signup`) and a plain sign-out link (`/signout`, oidc-provider's logout page). */
@@ -11,8 +11,8 @@ import { SignUpService } from './sign-up.service';
 @UseFilters(HtmlErrorFilter)
 export class SignUpController {
   constructor(
-    @Inject(CONFIG) private readonly config: AuthServerConfig,
     private readonly signUp: SignUpService,
+    private readonly throttle: SignUpThrottle,
   ) {}
 
   @Get('signup')
@@ -26,7 +26,12 @@ export class SignUpController {
 
   @Post('signup')
   submit(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
-    return sendPage(reply, this.signUp.submit(this.http(req, reply)));
+    const http = this.http(req, reply);
+    // Per address, before anything else: SignUpThrottle.
+    const answer = this.throttle
+      .attempt(http.ip)
+      .then((refused) => refused ?? this.signUp.submit(http));
+    return sendPage(reply, answer);
   }
 
   @Get('signout')
@@ -35,6 +40,6 @@ export class SignUpController {
   }
 
   private http(req: FastifyRequest, reply: FastifyReply) {
-    return pageRequest(req, reply, this.config.TRUST_PROXY);
+    return pageRequest(req, reply);
   }
 }

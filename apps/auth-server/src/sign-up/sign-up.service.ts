@@ -1,21 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '@cap/contracts';
+import { EmailVerificationService } from '../email-verification/email-verification.service';
 import { interactionPath } from '../oauth/oidc-configuration';
 import { Csrf } from '../pages/csrf';
 import { page, PageRequest, PageResult } from '../pages/page-response';
-import { signedUpPage, signUpPage } from '../pages/views';
+import { checkInboxPage, signUpPage } from '../pages/views';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../users/passwords';
 import { UsersService, validEmail } from '../users/users.service';
 
 const PURPOSE = 'signup';
 const INTERACTION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** The sign-up page: a new user with an argon2id-hashed password. */
+/**
+ * The sign-up page: a new user with an argon2id-hashed password, whose address is verified by
+ * the link mailed to it. The answer never tells whether the address already had an account: the
+ * same page, after the same work (the hash, the insert), and the mail says which.
+ */
 @Injectable()
 export class SignUpService {
   constructor(
     private readonly users: UsersService,
     private readonly csrf: Csrf,
+    private readonly verification: EmailVerificationService,
   ) {}
 
   private render(
@@ -70,23 +76,27 @@ export class SignUpService {
     }
     try {
       // Checked before the (deliberately slow) password hash, not after it.
-      validEmail(values.email);
-      const user = await this.users.create({
-        v: 1,
-        email: values.email,
-        name: values.name || undefined,
-        password_hash: await hashPassword(password),
-      });
+      const email = validEmail(values.email);
+      const created = await this.users
+        .create({
+          v: 1,
+          email,
+          name: values.name || undefined,
+          password_hash: await hashPassword(password),
+        })
+        .catch((err: unknown) => {
+          if (err instanceof DomainError && err.code === 'conflict') return null;
+          throw err;
+        });
+      if (created) this.verification.sendLink(created);
+      else this.verification.sendAlreadyRegistered(email);
       const continueUrl =
         values.interaction && INTERACTION_ID.test(values.interaction)
           ? interactionPath(values.interaction)
           : undefined;
-      return page(signedUpPage({ email: user.email, continueUrl }), 201);
+      return page(checkInboxPage({ email, continueUrl }));
     } catch (err) {
-      if (
-        err instanceof DomainError &&
-        (err.code === 'invalid_request' || err.code === 'conflict')
-      ) {
+      if (err instanceof DomainError && err.code === 'invalid_request') {
         return this.render(http, { ...values, error: err.message }, err.status);
       }
       throw err;

@@ -25,6 +25,8 @@ export class UsersRepository {
     email: string;
     name: string | null;
     passwordHash: string;
+    /** Set when the operator creates the user: they vouch for the address. */
+    emailVerifiedAt?: Date;
   }): Promise<User | null> {
     try {
       return toUser(await this.db.client.user.create({ data: input, select: USER_FIELDS }));
@@ -45,6 +47,18 @@ export class UsersRepository {
       where: { email },
       select: { id: true, passwordHash: true },
     });
+  }
+
+  /**
+   * Marks the email of `userId` verified, if it is still `email` (the address the link was
+   * for). Verifying again keeps the first time. `false` when the user or the address is gone.
+   */
+  async markEmailVerified(userId: string, email: string): Promise<boolean> {
+    const rows = await this.db.client.$queryRaw<Array<{ id: string }>>`
+      UPDATE users SET email_verified_at = COALESCE(email_verified_at, now())
+      WHERE id = ${userId} AND email = ${email}
+      RETURNING id`;
+    return rows.length > 0;
   }
 
   async findById(id: string): Promise<User | null> {

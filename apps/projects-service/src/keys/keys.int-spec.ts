@@ -34,7 +34,10 @@ describe('authenticate', () => {
       user_id: owner.user_id,
       project_id: prj,
       scopes: [...SCOPES],
-      rate_limit: null,
+      // No limit of its own: the project's.
+      rate_limit: 600,
+      project_access: 'member',
+      grant_id: null,
       expires_at: null,
     });
     expect(await authenticate(hashApiKey(generateApiKey()))).toBeNull();

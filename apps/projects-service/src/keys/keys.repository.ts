@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { ApiKey, isoOrNull, isoSeconds, KeyPrincipal, ListPage } from '@cap/contracts';
+import {
+  ApiKey,
+  isoOrNull,
+  isoSeconds,
+  KeyPrincipal,
+  ListPage,
+  ProjectAccess,
+} from '@cap/contracts';
 import { Prisma } from '@cap/db';
 import { redactApiKey } from '@cap/auth';
 import { Database } from '@cap/db';
@@ -16,6 +23,8 @@ const KEY_FIELDS = {
   lastUsedAt: true,
   revokedAt: true,
   createdAt: true,
+  projectAccess: true,
+  grantId: true,
 } as const;
 export type KeyRow = Prisma.ApiKeyGetPayload<{ select: typeof KEY_FIELDS }>;
 
@@ -28,6 +37,7 @@ export function toApiKey(row: KeyRow): ApiKey {
     redacted: redactApiKey(row.last4),
     scopes: row.scopes,
     rate_limit: row.rateLimit,
+    project_access: row.projectAccess,
     expires_at: isoOrNull(row.expiresAt),
     last_used_at: isoOrNull(row.lastUsedAt),
     revoked_at: isoOrNull(row.revokedAt),
@@ -45,14 +55,43 @@ export interface NewKey {
   scopes: string[];
   rateLimit: number | null;
   expiresAt: Date | null;
+  projectAccess: ProjectAccess;
+  grantId: string | null;
+}
+
+/** What the rules of key creation are checked against, read under the project's lock. */
+export interface KeyQuota {
+  /** The project's rate limit (per minute). */
+  projectRateLimit: number;
+  /** Its live (unrevoked, unexpired) keys, before this one. */
+  liveKeys: number;
 }
 
 @Injectable()
 export class KeysRepository {
   constructor(private readonly db: Database) {}
 
-  async create(key: NewKey): Promise<KeyRow> {
-    return this.db.client.apiKey.create({ data: key, select: KEY_FIELDS });
+  /**
+   * Creates the key in a live project, `null` when there is none. `check` sees the project's
+   * limits as they are under the project's row lock (so that concurrent creations cannot pass
+   * the cap together) and throws to refuse.
+   */
+  async create(key: NewKey, check: (quota: KeyQuota) => void): Promise<KeyRow | null> {
+    return this.db.client.$transaction(async (tx) => {
+      const [project] = await tx.$queryRaw<Array<{ rate_limit: number }>>`
+        SELECT rate_limit FROM projects
+        WHERE id = ${key.projectId} AND deleted_at IS NULL FOR UPDATE`;
+      if (!project) return null;
+      const liveKeys = await tx.apiKey.count({
+        where: {
+          projectId: key.projectId,
+          revokedAt: null,
+          OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }],
+        },
+      });
+      check({ projectRateLimit: project.rate_limit, liveKeys });
+      return tx.apiKey.create({ data: key, select: KEY_FIELDS });
+    });
   }
 
   /** Keys of a project, newest first, after the cursor key; `null` if the cursor is not one. */
@@ -153,10 +192,39 @@ export class KeysRepository {
   }
 
   /**
-   * The principal of a usable key: not revoked, not expired, its project live and its creator
-   * still a member of it. One indexed query. The previous secret of a rotated key is usable
-   * until its grace period ends; the principal then expires no later than that, so that
-   * caches stop accepting it on time.
+   * Revokes the live keys made under any of these OAuth grants (revoked by the user, or
+   * otherwise ended); returns their ids.
+   */
+  async revokeForGrants(grantIds: string[]): Promise<string[]> {
+    if (grantIds.length === 0) return [];
+    const rows = await this.db.client.$queryRaw<Array<{ id: string }>>`
+      UPDATE api_keys SET revoked_at = now()
+      WHERE grant_id = ANY(${grantIds}::text[]) AND revoked_at IS NULL
+      RETURNING id`;
+    return rows.map((r) => r.id).sort();
+  }
+
+  /**
+   * Revokes the live keys whose grant no longer exists or has expired (a revocation event that
+   * was missed); returns their ids. `oauth_grants` is auth-server's: read here, never written.
+   */
+  async revokeOrphaned(): Promise<string[]> {
+    const rows = await this.db.client.$queryRaw<Array<{ id: string }>>`
+      UPDATE api_keys k SET revoked_at = now()
+      WHERE k.grant_id IS NOT NULL AND k.revoked_at IS NULL
+        AND NOT EXISTS (
+          SELECT 1 FROM oauth_grants g WHERE g.id = k.grant_id AND g.expires_at > now())
+      RETURNING k.id`;
+    return rows.map((r) => r.id).sort();
+  }
+
+  /**
+   * The principal of a usable key: not revoked, not expired, its project live, its creator
+   * still a member of it and, for a key made with an OAuth access token, its grant still there.
+   * One indexed query. The previous secret of a rotated key is usable until its grace period
+   * ends; the principal then expires no later than that (nor than its grant), so that caches
+   * stop accepting it on time. Its rate limit is its own capped by its project's, or the
+   * project's when it has none.
    */
   async findUsableByHash(secretHash: string): Promise<KeyPrincipal | null> {
     const rows = await this.db.client.$queryRaw<
@@ -165,20 +233,27 @@ export class KeysRepository {
         created_by: string;
         project_id: string;
         scopes: string[];
-        rate_limit: number | null;
+        rate_limit: number;
+        project_access: ProjectAccess;
+        grant_id: string | null;
         expires_at: Date | null;
       }>
     >`
-      SELECT k.id, k.created_by, k.project_id, k.scopes, k.rate_limit,
-             CASE WHEN k.secret_hash = ${secretHash} THEN k.expires_at
-                  ELSE LEAST(k.expires_at, k.previous_expires_at) END AS expires_at
+      SELECT k.id, k.created_by, k.project_id, k.scopes,
+             LEAST(k.rate_limit, p.rate_limit) AS rate_limit,
+             k.project_access::text AS project_access, k.grant_id,
+             LEAST(CASE WHEN k.secret_hash = ${secretHash} THEN k.expires_at
+                        ELSE LEAST(k.expires_at, k.previous_expires_at) END,
+                   g.expires_at) AS expires_at
       FROM api_keys k
       JOIN projects p ON p.id = k.project_id AND p.deleted_at IS NULL
       JOIN memberships m ON m.project_id = k.project_id AND m.user_id = k.created_by
+      LEFT JOIN oauth_grants g ON g.id = k.grant_id
       WHERE (k.secret_hash = ${secretHash}
              OR (k.previous_secret_hash = ${secretHash} AND k.previous_expires_at > now()))
         AND k.revoked_at IS NULL
         AND (k.expires_at IS NULL OR k.expires_at > now())
+        AND (k.grant_id IS NULL OR g.expires_at > now())
       ORDER BY (k.secret_hash = ${secretHash}) DESC
       LIMIT 1`;
     const row = rows[0];
@@ -189,6 +264,8 @@ export class KeysRepository {
       project_id: row.project_id,
       scopes: row.scopes,
       rate_limit: row.rate_limit,
+      project_access: row.project_access,
+      grant_id: row.grant_id,
       expires_at: isoOrNull(row.expires_at),
     };
   }

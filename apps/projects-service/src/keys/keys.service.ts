@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import {
+  Actor,
   ApiKey,
   DomainError,
   isoOrNull,
   isScope,
   KeyPrincipal,
   ListPage,
+  MAX_LIVE_KEYS_PER_PROJECT,
   newId,
   projectNotFound,
   ProjectsJobs,
@@ -14,9 +16,9 @@ import {
 import type { MemberRole } from '@cap/db';
 import { EventBus } from '@cap/queue';
 import { badCursor, keyNotFound } from '../errors';
-import { authorize } from '../projects/access';
+import { assertNotConfined, authorize, withinConfinement } from '../projects/access';
 import { ProjectsRepository } from '../projects/projects.repository';
-import { assertMayOnKey } from '../projects/roles';
+import { assertMay, assertMayOnKey } from '../projects/roles';
 import { announceKeysRevoked } from './key-events';
 import { KeyRow, KeysRepository, toApiKey } from './keys.repository';
 
@@ -32,7 +34,7 @@ export class KeysService {
   ) {}
 
   async create(req: Req<'keys.create'>): Promise<ApiKey> {
-    await authorize(this.projects, req.project_id, req.actor.user_id, 'keys.create');
+    await authorize(this.projects, req.project_id, req.actor, 'keys.create');
     // A key never gets more than the credential that created it.
     const scopes = req.scopes ?? req.actor.scopes.filter(isScope);
     const excess = scopes.filter((s) => !req.actor.scopes.includes(s));
@@ -43,29 +45,58 @@ export class KeysService {
         { param: 'scopes' },
       );
     }
-    const row = await this.keys.create({
-      id: newId('key'),
-      projectId: req.project_id,
-      createdBy: req.actor.user_id,
-      name: req.name,
-      secretHash: req.secret_hash,
-      last4: req.last4,
-      scopes,
-      rateLimit: req.rate_limit ?? null,
-      expiresAt: req.expires_at ? new Date(req.expires_at) : null,
-    });
+    // Nor a wider reach: a confined key makes confined keys (by default too).
+    const projectAccess = req.project_access ?? (req.actor.confined_to ? 'own' : 'member');
+    if (projectAccess === 'member') {
+      assertNotConfined(req.actor, 'create a key with project_access "member"');
+    }
+    const row = await this.keys.create(
+      {
+        id: newId('key'),
+        projectId: req.project_id,
+        createdBy: req.actor.user_id,
+        name: req.name,
+        secretHash: req.secret_hash,
+        last4: req.last4,
+        scopes,
+        rateLimit: req.rate_limit ?? null,
+        expiresAt: req.expires_at ? new Date(req.expires_at) : null,
+        projectAccess,
+        // Made with an OAuth access token (or a key made with one): it dies with that grant.
+        grantId: req.actor.grant_id ?? null,
+      },
+      ({ projectRateLimit, liveKeys }) => {
+        if (req.rate_limit !== undefined && req.rate_limit > projectRateLimit) {
+          throw new DomainError(
+            'invalid_request',
+            `rate_limit ${req.rate_limit} exceeds the project's limit of ${projectRateLimit} ` +
+              'requests per minute; only an operator can raise the project limit.',
+            { param: 'rate_limit' },
+          );
+        }
+        if (liveKeys >= MAX_LIVE_KEYS_PER_PROJECT) {
+          throw new DomainError(
+            'quota_exceeded',
+            `A project can hold at most ${MAX_LIVE_KEYS_PER_PROJECT} live keys; revoke one ` +
+              'first.',
+          );
+        }
+      },
+    );
+    // Deleted since it was authorized.
+    if (!row) throw projectNotFound(req.project_id);
     return toApiKey(row);
   }
 
   async list(req: Req<'keys.list'>): Promise<ListPage<ApiKey>> {
-    await authorize(this.projects, req.project_id, req.actor.user_id, 'keys.list');
+    await authorize(this.projects, req.project_id, req.actor, 'keys.list');
     const page = await this.keys.listForProject(req.project_id, req.limit, req.starting_after);
     if (!page) throw badCursor('a key of this project');
     return page;
   }
 
   async revoke(req: Req<'keys.revoke'>): Promise<ApiKey> {
-    const { key, role } = await this.visibleKey(req.key_id, req.actor.user_id);
+    const { key, role } = await this.visibleKey(req.key_id, req.actor);
     assertMayOnKey(role, 'revoke', key.createdBy === req.actor.user_id);
     return this.revokeRow(key.id);
   }
@@ -74,11 +105,42 @@ export class KeysService {
    * A new secret for the key. The previous one keeps working for the grace period (or stops at
    * once with none). Gateways are told to drop the key either way, so that they ask again and
    * learn the new expiry of the previous secret.
+   *
+   * Only the key's creator may rotate it (admins may revoke others' keys, never obtain their
+   * secrets), and only with a credential that could have made it: every scope it has, no
+   * narrower project reach, and no OAuth grant it was not made under. The key keeps all its
+   * restrictions.
    */
   async rotate(req: Req<'keys.rotate'>): Promise<Res<'keys.rotate'>> {
-    const { key, role } = await this.visibleKey(req.key_id, req.actor.user_id);
+    const { key, role } = await this.visibleKey(req.key_id, req.actor);
     if (key.revokedAt) throw keyNotFound(req.key_id);
-    assertMayOnKey(role, 'rotate', key.createdBy === req.actor.user_id);
+    if (key.createdBy !== req.actor.user_id) {
+      throw new DomainError(
+        'forbidden',
+        "Only the key's creator can rotate it, so that nobody else obtains its secret. " +
+          'Admins and owners may revoke it instead.',
+      );
+    }
+    assertMay(role, 'keys.rotate_own');
+    const missing = key.scopes.filter((s) => !req.actor.scopes.includes(s));
+    if (missing.length) {
+      throw new DomainError(
+        'insufficient_scope',
+        `Rotating this key needs a credential with every scope it has; missing: ` +
+          `${missing.join(', ')}.`,
+        { param: 'scopes' },
+      );
+    }
+    if (key.projectAccess === 'member') {
+      assertNotConfined(req.actor, 'rotate a key with project_access "member"');
+    }
+    if (req.actor.grant_id && key.grantId !== req.actor.grant_id) {
+      throw new DomainError(
+        'forbidden',
+        'This credential comes from an OAuth grant and can only rotate keys made under that ' +
+          'grant.',
+      );
+    }
     const rotated = await this.keys.rotate({
       id: key.id,
       secretHash: req.secret_hash,
@@ -128,16 +190,33 @@ export class KeysService {
   }
 
   /**
-   * A key of a live project the actor is a member of, with the actor's role there; else 404,
-   * as for a key that does not exist.
+   * Revokes the keys made under OAuth grants that were revoked (auth-server's event) and tells
+   * the gateways. Also run on start and after a lost subscription, for grants gone meanwhile:
+   * `findUsableByHash` refuses such keys anyway; this makes them revoked for good.
+   */
+  async revokeForGrants(grantIds: string[]): Promise<string[]> {
+    const ids = await this.keys.revokeForGrants(grantIds);
+    await announceKeysRevoked(this.events, ids);
+    return ids;
+  }
+
+  async revokeOrphaned(): Promise<string[]> {
+    const ids = await this.keys.revokeOrphaned();
+    await announceKeysRevoked(this.events, ids);
+    return ids;
+  }
+
+  /**
+   * A key of a live project the actor is a member of (within the key's confinement), with the
+   * actor's role there; else 404, as for a key that does not exist.
    */
   private async visibleKey(
     keyId: string,
-    userId: string,
+    actor: Actor,
   ): Promise<{ key: KeyRow; role: MemberRole }> {
     const key = await this.keys.findById(keyId);
-    if (!key) throw keyNotFound(keyId);
-    const role = await this.projects.roleOf(key.projectId, userId);
+    if (!key || !withinConfinement(actor, key.projectId)) throw keyNotFound(keyId);
+    const role = await this.projects.roleOf(key.projectId, actor.user_id);
     if (!role) throw keyNotFound(keyId);
     return { key, role };
   }

@@ -1,5 +1,6 @@
 /**
- * Members against the real Postgres and Redis: listing with the users' names, adding by email,
+ * Members against the real Postgres and Redis: listing with the users' names, the operator's
+ * direct add by email (members invite otherwise: security-invitations.int-spec.ts),
  * removing (and what happens to the removed member's keys), and the last owner. Who may do
  * each is proven in projects/roles.int-spec.ts.
  */
@@ -27,9 +28,8 @@ describe('members.list', () => {
     for (let i = 0; i < 4; i++) others.push(await f.user());
     const prj = await f.project(owner);
     for (const o of others) {
-      await f.members.add({
+      await f.members.adminAdd({
         v: 1,
-        actor: owner,
         project_id: prj,
         email: `${o.user_id.toLowerCase()}@example.com`,
         role: 'viewer',
@@ -106,14 +106,13 @@ describe('members.list', () => {
   });
 });
 
-describe('members.add', () => {
+describe('admin.members.add (the operator adds directly)', () => {
   it('finds the user by email whatever its case, and answers the member', async () => {
     const owner = await f.user();
     const newcomer = await f.user({ email: 'grace.hopper@example.com', name: 'Grace' });
     const prj = await f.project(owner);
-    const member = await f.members.add({
+    const member = await f.members.adminAdd({
       v: 1,
-      actor: owner,
       project_id: prj,
       email: '  Grace.Hopper@EXAMPLE.com ',
       role: 'admin',
@@ -133,9 +132,8 @@ describe('members.add', () => {
     const owner = await f.user();
     const prj = await f.project(owner);
     await rejects(
-      f.members.add({
+      f.members.adminAdd({
         v: 1,
-        actor: owner,
         project_id: prj,
         email: 'nobody@example.com',
         role: 'viewer',
@@ -151,9 +149,8 @@ describe('members.add', () => {
     const prj = await f.project(owner, [[dev, 'developer']]);
     for (const role of ['developer', 'admin'] as const) {
       await rejects(
-        f.members.add({
+        f.members.adminAdd({
           v: 1,
-          actor: owner,
           project_id: prj,
           email: `${dev.user_id.toLowerCase()}@example.com`,
           role,
@@ -170,7 +167,7 @@ describe('members.add', () => {
 });
 
 describe('members.remove', () => {
-  it("publishes the member's live keys and they stop authenticating, unrevoked", async () => {
+  it("revokes and publishes the member's live keys of the project", async () => {
     const owner = await f.user();
     const dev = await f.user();
     const prj = await f.project(owner, [[dev, 'developer']]);
@@ -189,11 +186,10 @@ describe('members.remove', () => {
     expect(await f.authenticate(k1.hash)).toBeNull();
     expect(await f.authenticate(k2.hash)).toBeNull();
     expect(await f.authenticate(ownerKey.hash)).not.toBeNull();
-    // Nothing was revoked: the keys would work again if the member came back.
     const rows = await f.db.client.apiKey.findMany({
       where: { id: { in: [k1.key.id, k2.key.id] } },
     });
-    expect(rows.map((r) => r.revokedAt)).toEqual([null, null]);
+    expect(rows.map((r) => r.revokedAt)).toEqual([expect.any(Date), expect.any(Date)]);
     await rejects(f.projects.get({ v: 1, actor: dev, project_id: prj }), 'project_not_found');
   });
 
@@ -230,9 +226,8 @@ describe('members.remove', () => {
     const first = await f.user();
     const second = await f.user();
     const prj = await f.project(first);
-    await f.members.add({
+    await f.members.adminAdd({
       v: 1,
-      actor: first,
       project_id: prj,
       email: `${second.user_id.toLowerCase()}@example.com`,
       role: 'owner',
@@ -256,5 +251,32 @@ describe('members.remove', () => {
       });
       expect(owners).toBe(1);
     }
+  });
+});
+
+describe('security: a key never outlives its creator’s membership', () => {
+  it('removal revokes the member’s keys of that project only; re-adding brings none back', async () => {
+    const owner = await f.user();
+    const dev = await f.user();
+    const prj = await f.project(owner, [[dev, 'developer']]);
+    const elsewhere = await f.project(dev);
+    const mine = await f.issue(dev, prj);
+    const other = await f.issue(dev, elsewhere);
+
+    await remove(owner, prj, dev.user_id);
+    const revoked = await f.db.client.apiKey.findUniqueOrThrow({ where: { id: mine.key.id } });
+    expect(revoked.revokedAt).toBeInstanceOf(Date);
+
+    // Back in the project (however they rejoin): the old key stays dead, and listed as revoked.
+    await f.db.client.membership.create({
+      data: { projectId: prj, userId: dev.user_id, role: 'developer' },
+    });
+    expect(await f.authenticate(mine.hash)).toBeNull();
+    const listed = await f.keys.list({ v: 1, actor: dev, project_id: prj, limit: 10 });
+    expect(listed.data.find((k) => k.id === mine.key.id)).toMatchObject({
+      revoked_at: expect.any(String),
+    });
+    // Their key of another project is untouched.
+    expect(await f.authenticate(other.hash)).toMatchObject({ key_id: other.key.id });
   });
 });

@@ -72,7 +72,10 @@ export class MembersRepository {
     return row?.id ?? null;
   }
 
-  /** Adds `userId` to a live project with `role`, unless already a member. */
+  /**
+   * Adds `userId` to a live project with `role`, unless already a member. Only the operator
+   * adds directly (`admin.members.add`); everyone else goes through an invitation.
+   */
   async add(projectId: string, userId: string, role: MemberRole): Promise<AddResult> {
     return this.db.client.$transaction(async (tx) => {
       if (!(await lockLiveProject(tx, projectId))) return { kind: 'gone' };
@@ -92,8 +95,8 @@ export class MembersRepository {
   /**
    * Removes `userId` from a live project. `authorize` sees the member's role and the project's
    * owner count as they are under the project's lock (so two owners removing each other cannot
-   * leave none) and throws to refuse. Returns the ids of the member's live keys of the project,
-   * which stop authenticating with the membership.
+   * leave none) and throws to refuse. Revokes the member's live keys of the project in the same
+   * transaction and returns their ids.
    */
   async remove(
     projectId: string,
@@ -113,17 +116,14 @@ export class MembersRepository {
         (await tx.membership.count({ where: { projectId, role: 'owner' } })) <= 1;
       authorize(member.role, lastOwner);
       await tx.membership.delete({ where: { projectId_userId: { projectId, userId } } });
-      const keys = await tx.apiKey.findMany({
-        where: {
-          projectId,
-          createdBy: userId,
-          revokedAt: null,
-          OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }],
-        },
-        orderBy: { id: 'asc' },
-        select: { id: true },
-      });
-      return { kind: 'removed', liveKeyIds: keys.map((k) => k.id) };
+      // Revoked, not merely unusable while the membership is gone: a key never outlives its
+      // creator's membership, so re-adding the member brings none back.
+      const keys = await tx.$queryRaw<Array<{ id: string }>>`
+        UPDATE api_keys SET revoked_at = now()
+        WHERE project_id = ${projectId} AND created_by = ${userId} AND revoked_at IS NULL
+          AND (expires_at IS NULL OR expires_at > now())
+        RETURNING id`;
+      return { kind: 'removed', liveKeyIds: keys.map((k) => k.id).sort() };
     });
   }
 }
@@ -132,7 +132,10 @@ export class MembersRepository {
  * Locks the project's row for the rest of the transaction, so membership changes of one project
  * happen one at a time. `false` when the project is not live.
  */
-async function lockLiveProject(tx: Prisma.TransactionClient, projectId: string): Promise<boolean> {
+export async function lockLiveProject(
+  tx: Prisma.TransactionClient,
+  projectId: string,
+): Promise<boolean> {
   const rows = await tx.$queryRaw<Array<{ id: string }>>`
     SELECT id FROM projects WHERE id = ${projectId} AND deleted_at IS NULL FOR UPDATE`;
   return rows.length > 0;

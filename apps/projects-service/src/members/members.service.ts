@@ -26,16 +26,18 @@ export class MembersService {
   ) {}
 
   async list(req: Req<'members.list'>): Promise<ListPage<Member>> {
-    await authorize(this.projects, req.project_id, req.actor.user_id, 'members.list');
+    await authorize(this.projects, req.project_id, req.actor, 'members.list');
     const page = await this.members.list(req.project_id, req.limit, req.starting_after);
     if (!page) throw badCursor('a member of this project');
     return page;
   }
 
-  /** Adds an existing user, named by email. Only an owner may make another owner. */
-  async add(req: Req<'members.add'>): Promise<Member> {
-    const role = await authorize(this.projects, req.project_id, req.actor.user_id, 'members.add');
-    if (req.role === 'owner') assertMay(role, 'members.add_owner');
+  /**
+   * The operator adds an existing user, named by email, with no invitation (`npm run admin --
+   * add-member`): the operator vouches for who holds the address. Members invite instead
+   * (invitations.service.ts), which never tells whether an account exists.
+   */
+  async adminAdd(req: Req<'admin.members.add'>): Promise<Member> {
     const userId = await this.members.findUserIdByEmail(req.email);
     if (!userId) {
       throw new DomainError('user_not_found', `No user has the email address ${req.email}.`, {
@@ -57,15 +59,16 @@ export class MembersService {
 
   /**
    * Removes a member: owners and admins remove others (only an owner removes an owner), anyone
-   * may leave, and the last owner never goes. The member's keys of the project stop
-   * authenticating with the membership; gateways are told to drop them at once.
+   * may leave, and the last owner never goes. The member's keys of the project are revoked
+   * with the membership (so that re-adding them brings none back); gateways are told to drop
+   * them at once.
    */
   async remove(req: Req<'members.remove'>): Promise<Deleted> {
     const self = req.user_id === req.actor.user_id;
     const actorRole = await authorize(
       this.projects,
       req.project_id,
-      req.actor.user_id,
+      req.actor,
       self ? 'members.remove_self' : 'members.remove',
     );
     const removed = await this.members.remove(req.project_id, req.user_id, (role, lastOwner) => {

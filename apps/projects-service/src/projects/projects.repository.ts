@@ -20,17 +20,19 @@ export class ProjectsRepository {
   constructor(private readonly db: Database) {}
 
   /**
-   * Live projects `userId` is a member of, newest first, after the cursor project.
-   * Returns `null` when the cursor is not one of them.
+   * Live projects `userId` is a member of (only `onlyProjectId`, when given), newest first, after
+   * the cursor project. Returns `null` when the cursor is not one of them.
    */
   async listForUser(
     userId: string,
     limit: number,
     startingAfter?: string,
+    onlyProjectId?: string,
   ): Promise<ListPage<Project> | null> {
     const visible: Prisma.ProjectWhereInput = {
       deletedAt: null,
       memberships: { some: { userId } },
+      ...(onlyProjectId === undefined ? {} : { id: onlyProjectId }),
     };
     let where = visible;
     if (startingAfter) {
@@ -121,6 +123,26 @@ export class ProjectsRepository {
       select: { role: true },
     });
     return row?.role ?? null;
+  }
+
+  /**
+   * Sets a live project's rate limit; returns the ids of its live keys (whose effective limits
+   * changed), or `null` when the project is not live.
+   */
+  async setRateLimit(projectId: string, rateLimit: number): Promise<{ keyIds: string[] } | null> {
+    return this.db.client.$transaction(async (tx) => {
+      const { count } = await tx.project.updateMany({
+        where: { id: projectId, deletedAt: null },
+        data: { rateLimit },
+      });
+      if (!count) return null;
+      const keys = await tx.apiKey.findMany({
+        where: { projectId, revokedAt: null },
+        orderBy: { id: 'asc' },
+        select: { id: true },
+      });
+      return { keyIds: keys.map((k) => k.id) };
+    });
   }
 
   /** The project's earliest owner: the user operator commands act as. */

@@ -18,13 +18,17 @@ const EXPECTED: Record<string, MemberRole[]> = {
   'members.add': ['owner', 'admin'],
   'members.remove': ['owner', 'admin'],
   'keys.revoke_any': ['owner', 'admin'],
-  'keys.rotate_any': ['owner', 'admin'],
   'project.delete': ['owner'],
   'members.add_owner': ['owner'],
   'members.remove_owner': ['owner'],
 };
 
 describe('ROLE_RULES', () => {
+  it('security: has no rule letting anyone rotate another member’s key', () => {
+    expect(ACTIONS as readonly string[]).not.toContain('keys.rotate_any');
+    expect(ACTIONS).toContain('keys.rotate_own');
+  });
+
   it('is the documented table', () => {
     const actual = Object.fromEntries(ACTIONS.map((a) => [a, [...ROLE_RULES[a].roles].sort()]));
     const expected = Object.fromEntries(
@@ -70,8 +74,8 @@ describe('assertMay', () => {
 });
 
 describe('assertMayOnKey', () => {
-  it('lets admins act on any key, developers on their own, viewers on none', () => {
-    for (const verb of ['revoke', 'rotate'] as const) {
+  it('lets admins revoke any key, developers their own, viewers none', () => {
+    for (const verb of ['revoke'] as const) {
       expect(() => assertMayOnKey('admin', verb, false)).not.toThrow();
       expect(() => assertMayOnKey('developer', verb, true)).not.toThrow();
       expect(() => assertMayOnKey('developer', verb, false)).toThrow(

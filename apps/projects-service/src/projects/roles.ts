@@ -21,7 +21,6 @@ export const ACTIONS = [
   'keys.revoke_own',
   'keys.revoke_any',
   'keys.rotate_own',
-  'keys.rotate_any',
 ] as const;
 
 export type Action = (typeof ACTIONS)[number];
@@ -52,8 +51,8 @@ export const ROLE_RULES: { readonly [A in Action]: Rule } = {
   'keys.create': { roles: DEVELOPER_UP, denied: 'create keys' },
   'keys.revoke_own': { roles: DEVELOPER_UP, denied: 'revoke keys' },
   'keys.revoke_any': { roles: ADMIN_UP, denied: "revoke other members' keys" },
+  // Rotating is for the key's creator alone (it hands out the secret): there is no `_any`.
   'keys.rotate_own': { roles: DEVELOPER_UP, denied: 'rotate keys' },
-  'keys.rotate_any': { roles: ADMIN_UP, denied: "rotate other members' keys" },
 };
 
 /** Whether `role` may do `action`. */
@@ -77,8 +76,11 @@ export function assertMay(role: MemberRole, action: Action): void {
   }
 }
 
-/** For actions on a key: the `_any` action, or the `_own` one when it is the actor's key. */
-export function assertMayOnKey(role: MemberRole, verb: 'revoke' | 'rotate', own: boolean): void {
+/**
+ * For revoking a key: the `_any` action, or the `_own` one when it is the actor's key. (Rotation
+ * is the creator's alone; see KeysService.rotate.)
+ */
+export function assertMayOnKey(role: MemberRole, verb: 'revoke', own: boolean): void {
   if (may(role, `keys.${verb}_any`)) return;
   assertMay(role, own ? `keys.${verb}_own` : `keys.${verb}_any`);
 }

@@ -58,7 +58,13 @@ afterAll(async () => {
 async function user(email: string): Promise<Actor> {
   const id = newId('user');
   await app.get(Database).client.user.create({
-    data: { id, email, name: email.split('@')[0], passwordHash: '$argon2id$test' },
+    data: {
+      id,
+      email,
+      name: email.split('@')[0],
+      passwordHash: '$argon2id$test',
+      emailVerifiedAt: new Date(),
+    },
   });
   return { user_id: id, scopes: [...SCOPES] };
 }
@@ -84,13 +90,22 @@ it('serves projects, members, rotation, touches and tickets over the queue', asy
   const renamed = await rpc.call('projects.update', { v: 1, actor, project_id, name: 'core' });
   expect(renamed.name).toBe('core');
 
-  await rpc.call('members.add', {
+  const invitation = await rpc.call('members.invite', {
     v: 1,
     actor,
     project_id,
     email: 'DEV@example.com',
     role: 'developer',
   });
+  expect(invitation).toMatchObject({ email: 'dev@example.com', status: 'pending' });
+  const mine = await rpc.call('invitations.list_mine', { v: 1, actor: dev, limit: 10 });
+  expect(mine.data.map((i) => i.id)).toEqual([invitation.id]);
+  const accepted = await rpc.call('invitations.accept', {
+    v: 1,
+    actor: dev,
+    invitation_id: invitation.id,
+  });
+  expect(accepted.status).toBe('accepted');
   const members = await rpc.call('members.list', { v: 1, actor, project_id, limit: 10 });
   expect(members.data.map((m) => [m.email, m.role])).toEqual([
     ['owner@example.com', 'owner'],

@@ -28,7 +28,10 @@ export class UsageQueryService {
       this.usage.isMember(req.project_id, req.actor.user_id),
       this.usage.completeThrough(LIVE_SECONDS),
     ]);
-    if (!member) throw projectNotFound(req.project_id);
+    // A key confined to its project sees no other, as if it did not exist.
+    const confined =
+      req.actor.confined_to !== undefined && req.actor.confined_to !== req.project_id;
+    if (!member || confined) throw projectNotFound(req.project_id);
     const through = watermark ?? new Date();
     const size = USAGE_BUCKET_MS[req.granularity];
     const start = floorTo(Date.parse(req.start), size);

@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { QUEUES } from '@cap/contracts';
+
+/**
+ * The Redis users of the platform, one per service, each allowed only the keys and channels it
+ * needs under the queue prefix. The one place they are written: `scripts/redis-acl.ts` prints
+ * them as an ACL file (Compose, k8s) or as `ACL SETUSER` commands, and the tests create them.
+ *
+ * What BullMQ needs, measured against Redis 7: a queue `Q` lives in keys `<prefix>:Q:*` only
+ * (jobs, wait/active/… lists and sets, the `events` stream, `meta`, `marker`, locks); it runs Lua
+ * through EVALSHA (EVAL when the script is not loaded yet), reads INFO (version, eviction
+ * policy) and names its connections (CLIENT SETNAME). Commands inside a script are checked
+ * against the same key patterns. Request/reply answers travel on `<prefix>:rpc-replies:<id>`
+ * streams (`rpc-replies.ts`); events on `<prefix>:events:*` channels (`EventBus`).
+ */
+export type RedisService =
+  'api-gateway' | 'auth-server' | 'projects-service' | 'usage-worker' | 'admin';
+
+export const REDIS_SERVICES: readonly RedisService[] = [
+  'api-gateway',
+  'auth-server',
+  'projects-service',
+  'usage-worker',
+  'admin',
+];
+
+/**
+ * Commands every service may run: data commands and scripts, pub/sub, transactions, its own
+ * connection; nothing that reaches beyond its keys (KEYS, FLUSHALL, CONFIG, DEBUG, MONITOR,
+ * other clients, script/function management, ACL changes are all `@dangerous` or removed).
+ */
+const COMMANDS = [
+  '-@all',
+  '+@read',
+  '+@write',
+  '+@scripting',
+  '+@pubsub',
+  '+@transaction',
+  '+@connection',
+  '-@dangerous',
+  '-script|flush',
+  '-script|kill',
+  '-function',
+  '+info',
+  '+time',
+  '+client|setname',
+  '+client|getname',
+  '+client|id',
+];
+
+/** Every channel of CHANNELS (and the auth-server's signing-key channel) is `events:…`. */
+const EVENT_CHANNELS = 'events:*';
+
+interface Access {
+  /** Key patterns read and written. */
+  keys: string[];
+  /** Key patterns only read (`%R~`). */
+  readKeys?: string[];
+}
+
+/** The queues each service adds jobs to or serves (the admin queues: the operator only). */
+const QUEUES_OF: Record<RedisService, string[]> = {
+  'api-gateway': [QUEUES.projects, QUEUES.identity, QUEUES.usage, QUEUES.usageQueries],
+  'auth-server': [QUEUES.identity, QUEUES.adminIdentity],
+  'projects-service': [QUEUES.projects, QUEUES.adminProjects],
+  'usage-worker': [QUEUES.usage, QUEUES.usageQueries],
+  admin: [QUEUES.projects, QUEUES.identity, QUEUES.adminProjects, QUEUES.adminIdentity],
+};
+
+/** Each service's own keys, besides its queues and the reply streams (suffixes of `<prefix>:`). */
+const OWN_KEYS: Record<RedisService, Access> = {
+  // Rate-limit windows, idempotency records; it only checks revocation marks.
+  'api-gateway': { keys: ['rl:*', 'idem:*'], readKeys: ['revoked:*'] },
+  // oidc-provider's artifacts, sign-in/sign-up/token budgets, revocation marks it writes.
+  'auth-server': { keys: ['oidc:*', 'signin:*', 'signup:*', 'token-rl:*', 'revoked:*'] },
+  'projects-service': { keys: [] },
+  'usage-worker': { keys: [] },
+  admin: { keys: [] },
+};
+
+/** The rules (after `ACL SETUSER <name>`) of `service` under `prefix`, without its password. */
+export function redisAclRules(service: RedisService, prefix: string): string[] {
+  const own = OWN_KEYS[service];
+  const keys = [
+    ...QUEUES_OF[service].map((q) => `${q}:*`),
+    // Every request/reply client reads its own stream; every server appends to its callers'.
+    'rpc-replies:*',
+    ...own.keys,
+  ];
+  return [
+    'reset',
+    ...keys.map((k) => `~${prefix}:${k}`),
+    ...(own.readKeys ?? []).map((k) => `%R~${prefix}:${k}`),
+    // Events (key and token revocations, signing-key changes): published and heard by several.
+    `&${prefix}:${EVENT_CHANNELS}`,
+    ...COMMANDS,
+  ];
+}
+
+/** The user name of `service`: `<userPrefix><service>` (`cap-api-gateway`, …). */
+export function redisUserName(service: RedisService, userPrefix = 'cap-'): string {
+  return `${userPrefix}${service}`;
+}
+
+/** The environment variable that holds `service`'s Redis password (`REDIS_PASSWORD_API_GATEWAY`). */
+export function redisPasswordEnv(service: RedisService): string {
+  return `REDIS_PASSWORD_${service.replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** `ACL SETUSER` arguments that (re)create `user` for `service`, its password given hashed. */
+export function aclSetUserArgs(
+  user: string,
+  password: string,
+  service: RedisService,
+  prefix: string,
+): string[] {
+  const [reset, ...rules] = redisAclRules(service, prefix);
+  return [user, reset, 'on', aclPasswordHash(password), ...rules];
+}
+
+/** `password` as an ACL file holds it (`#<sha256 hex>`): the file then holds no secret. */
+export function aclPasswordHash(password: string): string {
+  return `#${createHash('sha256').update(password).digest('hex')}`;
+}
+
+/** One line of an ACL file (`user <name> on #<hash> <rules…>`). */
+export function aclFileLine(user: string, password: string, service: RedisService, prefix: string) {
+  const rules = redisAclRules(service, prefix).filter((r) => r !== 'reset');
+  return ['user', user, 'on', aclPasswordHash(password), ...rules].join(' ');
+}

@@ -1,0 +1,135 @@
+/**
+ * Each service as its own Redis ACL user (libs/queue/src/redis-acl.ts), on the real Redis: the
+ * users are created under this file's queue prefix with unique names (and deleted after), the
+ * platform boots with each app as its user and the admin CLI as the operator's, the journey
+ * works, and the gateway's user cannot reach the admin queues or anyone else's keys.
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { newApiKey } from '@cap/auth';
+import { DomainError, ProjectsJobs, QUEUES } from '@cap/contracts';
+import { aclSetUserArgs, REDIS_SERVICES, RedisService, RpcClient } from '@cap/queue';
+import { apiRequest, TEST_ENV, testQueuePrefix, TestPlatform } from '@cap/testing';
+
+const prefix = testQueuePrefix();
+const tag = randomBytes(4).toString('hex');
+const users = Object.fromEntries(
+  REDIS_SERVICES.map((s) => [
+    s,
+    { name: `t${tag}-${s}`, password: randomBytes(18).toString('hex') },
+  ]),
+) as Record<RedisService, { name: string; password: string }>;
+
+/** The Redis URL of `service`'s user. */
+function urlOf(service: RedisService): string {
+  const url = new URL(TEST_ENV.redisUrl);
+  url.username = users[service].name;
+  url.password = users[service].password;
+  return url.toString();
+}
+
+let platform: TestPlatform;
+const root = new Redis(TEST_ENV.redisUrl);
+
+beforeAll(async () => {
+  for (const service of REDIS_SERVICES) {
+    const { name, password } = users[service];
+    await root.call('ACL', 'SETUSER', ...aclSetUserArgs(name, password, service, prefix));
+  }
+  platform = await TestPlatform.start(
+    ['projects-service', 'auth-server', 'api-gateway', 'usage-worker'],
+    // The admin CLI (platform.admin) runs as the operator's user.
+    { QUEUE_PREFIX: prefix, REDIS_URL: urlOf('admin') },
+    {
+      'api-gateway': { REDIS_URL: urlOf('api-gateway') },
+      'auth-server': { REDIS_URL: urlOf('auth-server') },
+      'projects-service': { REDIS_URL: urlOf('projects-service') },
+      'usage-worker': { REDIS_URL: urlOf('usage-worker') },
+    },
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await platform?.stop();
+  for (const service of REDIS_SERVICES) await root.call('ACL', 'DELUSER', users[service].name);
+  root.disconnect();
+});
+
+describe('security: every service as its own Redis user', () => {
+  it('runs the journey: operator commands, API keys, the API, OAuth discovery', async () => {
+    const tenant = await platform.tenant('acl');
+    const projects = await apiRequest(platform.url(), 'GET', '/v1/projects', {
+      token: tenant.secret,
+    });
+    expect(projects.status).toBe(200);
+    const created = await apiRequest(platform.url(), 'POST', '/v1/keys', {
+      token: tenant.secret,
+      body: { project_id: tenant.project.id, name: 'second' },
+    });
+    expect(created.status).toBe(201);
+    const second = (created.json as { secret: string }).secret;
+    expect((await apiRequest(platform.url(), 'GET', '/v1/user', { token: second })).status).toBe(
+      200,
+    );
+    const revoked = await platform.admin<{ revoked_at: string | null }>([
+      'revoke-key',
+      '--key',
+      tenant.key.id,
+    ]);
+    expect(revoked.revoked_at).not.toBeNull();
+    const discovery = await fetch(
+      `${platform.url('auth-server')}/.well-known/openid-configuration`,
+    );
+    expect(discovery.status).toBe(200);
+  });
+
+  it("the gateway's user is refused (NOPERM) adding a job to an admin queue", async () => {
+    const gateway = new Redis(urlOf('api-gateway'), { maxRetriesPerRequest: 1 });
+    const queue = new Queue(QUEUES.adminProjects, { connection: gateway, prefix });
+    queue.on('error', () => undefined);
+    try {
+      const { secret: _secret, ...stored } = newApiKey();
+      await expect(
+        queue.add('admin.keys.create', { v: 1, project_id: 'prj_x', name: 'minted', ...stored }),
+      ).rejects.toThrow(/NOPERM/);
+      await expect(gateway.lpush(`${prefix}:${QUEUES.adminIdentity}:wait`, 'x')).rejects.toThrow(
+        /NOPERM/,
+      );
+      // Nor anyone else's keys, nor commands beyond its keys.
+      await expect(gateway.get(`${prefix}:oidc:Session:x`)).rejects.toThrow(/NOPERM/);
+      await expect(gateway.set(`${prefix}:revoked:jti:x`, '1')).rejects.toThrow(/NOPERM/);
+      await expect(gateway.keys('*')).rejects.toThrow(/NOPERM/);
+      await expect(gateway.flushall()).rejects.toThrow(/NOPERM/);
+      await expect(gateway.get(`other:rl:{x}`)).rejects.toThrow(/NOPERM/);
+    } finally {
+      await queue.close();
+      gateway.disconnect();
+    }
+  });
+
+  it('an admin. job put on a public queue is refused by the service (forbidden)', async () => {
+    const tenant = await platform.tenant('public-admin');
+    // The gateway's user may write the public queue; the job name is the operator's.
+    const rpc = new RpcClient<ProjectsJobs>({
+      queue: QUEUES.projects,
+      prefix,
+      redisUrl: urlOf('api-gateway'),
+      timeoutMs: 10_000,
+    });
+    try {
+      await rpc.ready();
+      const { secret: _secret, ...stored } = newApiKey();
+      const minted = rpc.call('admin.keys.create', {
+        v: 1,
+        project_id: tenant.project.id,
+        name: 'minted',
+        ...stored,
+      });
+      await expect(minted).rejects.toBeInstanceOf(DomainError);
+      await expect(minted).rejects.toMatchObject({ code: 'forbidden' });
+    } finally {
+      await rpc.close();
+    }
+  });
+});
