@@ -25,7 +25,12 @@ RESOURCE_METHODS: Dict[str, Dict[str, str]] = {
         "add": "postProjectsIdMembers",
         "remove": "deleteProjectsIdMembersUserId",
     },
-    "invitations": {"list": "getInvitations", "accept": "postInvitationsIdAccept"},
+    "invitations": {
+        "list": "getInvitations",
+        "accept": "postInvitationsIdAccept",
+        "list_for_project": "getProjectsIdInvitations",
+        "revoke": "deleteProjectsIdInvitationsInvitationId",
+    },
     "keys": {
         "create": "postKeys",
         "list": "getKeys",
@@ -123,6 +128,7 @@ class Members(_Resource):
         return self._page("list", {"id": project_id}, params)
 
     def add(self, project_id: str, *, email: str, role: str, **params: Any) -> JsonObject:
+        """Invites ``email`` with ``role``: the result is the pending invitation."""
         return self._send("add", {"id": project_id}, dict(params, email=email, role=role))
 
     def remove(self, project_id: str, user_id: str, **params: Any) -> JsonObject:
@@ -137,7 +143,16 @@ class Invitations(_Resource):
         return self._page("list", None, params)
 
     def accept(self, invitation_id: str, **params: Any) -> JsonObject:
+        """Accepts an invitation waiting for the caller: the caller joins its project."""
         return self._send("accept", {"id": invitation_id}, params)
+
+    def list_for_project(self, project_id: str, **params: Any) -> Page:
+        """A project's pending invitations (the ones ``members.add`` sent)."""
+        return self._page("list_for_project", {"id": project_id}, params)
+
+    def revoke(self, project_id: str, invitation_id: str, **params: Any) -> JsonObject:
+        """Revokes a project's pending invitation."""
+        return self._send("revoke", {"id": project_id, "invitation_id": invitation_id}, params)
 
 
 class Keys(_Resource):

@@ -2,8 +2,9 @@
 
 Run by ``sdks/test/sdks.e2e-spec.ts``, which boots the platform and passes
 ``CLOUD_API_BASE_URL``, ``CLOUD_API_KEY`` (an API key secret), ``CLOUD_API_PROJECT_ID``,
-``CLOUD_API_EMAIL`` (its user), ``CLOUD_API_MEMBER_EMAIL`` (another user) and the
-``CLOUD_API_OAUTH_*`` values of an authorization already granted in a browser.
+``CLOUD_API_EMAIL`` (its user), ``CLOUD_API_MEMBER_EMAIL`` (another user),
+``CLOUD_API_INVITEE_EMAIL`` and ``CLOUD_API_INVITEE_KEY`` (a third user, and a key of theirs)
+and the ``CLOUD_API_OAUTH_*`` values of an authorization already granted in a browser.
 """
 
 import datetime
@@ -94,6 +95,35 @@ class Platform(unittest.TestCase):
         self.assertEqual((caught.exception.code, caught.exception.param), ("invalid_request", "name"))
         with self.assertRaises(AuthenticationError):
             CloudApi(api_key="sk_live_nope", base_url=BASE_URL).projects.list()
+
+    def test_invitations_invite_list_revoke_accept(self):
+        invitee_email = ENV["CLOUD_API_INVITEE_EMAIL"]
+        invitation = self.api.members.add(self.project_id, email=invitee_email, role="developer")
+        self.assertEqual(self.api.last_response.status, 201)
+        fields = ("project_id", "email", "role", "status")
+        self.assertEqual(
+            tuple(invitation[f] for f in fields),
+            (self.project_id, invitee_email, "developer", "pending"),
+        )
+        stranger = "py-nobody-%d@example.com" % int(time.time() * 1000)
+        to_revoke = self.api.members.add(self.project_id, email=stranger, role="viewer")
+        pending = self.api.invitations.list_for_project(self.project_id, limit=1)
+        ids = [i["id"] for i in pending.auto_paging_iter()]
+        self.assertIn(invitation["id"], ids)
+        self.assertIn(to_revoke["id"], ids)
+        revoked = self.api.invitations.revoke(self.project_id, to_revoke["id"])
+        self.assertEqual((revoked["id"], revoked["status"]), (to_revoke["id"], "revoked"))
+        after = self.api.invitations.list_for_project(self.project_id).auto_paging_iter()
+        self.assertNotIn(to_revoke["id"], [i["id"] for i in after])
+
+        with CloudApi(api_key=ENV["CLOUD_API_INVITEE_KEY"], base_url=BASE_URL) as invitee:
+            mine = [i["id"] for i in invitee.invitations.list().auto_paging_iter()]
+            self.assertEqual(mine, [invitation["id"]])
+            accepted = invitee.invitations.accept(invitation["id"])
+            self.assertEqual((accepted["id"], accepted["status"]), (invitation["id"], "accepted"))
+        members = self.api.members.list(self.project_id).auto_paging_iter()
+        roles = {m["email"]: m["role"] for m in members}
+        self.assertEqual(roles.get(invitee_email), "developer")
 
     def test_every_other_resource(self):
         self.assertEqual(self.api.user.retrieve()["email"], ENV["CLOUD_API_EMAIL"])
