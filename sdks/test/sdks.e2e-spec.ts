@@ -37,6 +37,8 @@ let tenant: Tenant;
 let api: CloudApi;
 /** Users with no project: to add as members (JS twice, Python once). */
 let users: { added: string; member: string; python: string };
+/** A user with a key of theirs, whom the Python suite invites and who accepts. */
+let pyInvitee: Tenant;
 const servers: FaultyServer[] = [];
 
 async function createUser(label: string): Promise<string> {
@@ -55,14 +57,16 @@ beforeAll(async () => {
     ['projects-service', 'auth-server', 'usage-worker', 'api-gateway'],
     { RATE_LIMIT_WINDOW_MS: '2000' },
   );
-  const [t, added, member, python] = await Promise.all([
+  const [t, added, member, python, pythonInvitee] = await Promise.all([
     platform.tenant('sdk'),
     createUser('sdk-added'),
     createUser('sdk-member'),
     createUser('sdk-python'),
+    platform.tenant('sdk-py-invitee'),
   ]);
   tenant = t;
   users = { added, member, python };
+  pyInvitee = pythonInvitee;
   api = new CloudApi({ apiKey: tenant.secret, baseUrl: platform.url() });
 }, 120_000);
 
@@ -225,6 +229,49 @@ describe('every other resource', () => {
       name: 'renamed',
     });
     expect(await api.projects.del(project.id)).toEqual({ id: project.id, deleted: true });
+  });
+});
+
+describe('invitations', () => {
+  it('members.add invites (201, an Invitation); the project lists and revokes; the invitee accepts', async () => {
+    const invitee = await platform.tenant('sdk-invitee');
+    const invitation = await api.members.add(tenant.project.id, {
+      email: invitee.email,
+      role: 'developer',
+    });
+    expect(api.lastResponse?.status).toBe(201);
+    expect(invitation).toMatchObject({
+      id: expect.any(String),
+      project_id: tenant.project.id,
+      email: invitee.email,
+      role: 'developer',
+      status: 'pending',
+      created_at: expect.stringMatching(TIME),
+      expires_at: expect.stringMatching(TIME),
+    });
+    const stranger = `sdk-nobody-${Date.now()}@example.com`;
+    const toRevoke = await api.members.add(tenant.project.id, { email: stranger, role: 'viewer' });
+    const pending = await api.invitations.listForProject(tenant.project.id, { limit: 1 }).toArray();
+    expect(pending.map((i) => i.id)).toEqual(expect.arrayContaining([invitation.id, toRevoke.id]));
+
+    expect(await api.invitations.revoke(tenant.project.id, toRevoke.id)).toMatchObject({
+      id: toRevoke.id,
+      status: 'revoked',
+    });
+    const after = await api.invitations.listForProject(tenant.project.id).toArray();
+    expect(after.map((i) => i.id)).not.toContain(toRevoke.id);
+
+    // The invitee, with a key of theirs (not confined to their own project), sees and accepts.
+    const asInvitee = new CloudApi({ apiKey: invitee.secret, baseUrl: platform.url() });
+    const mine = await asInvitee.invitations.list().toArray();
+    expect(mine.map((i) => i.id)).toEqual([invitation.id]);
+    expect(await asInvitee.invitations.accept(invitation.id)).toMatchObject({
+      id: invitation.id,
+      status: 'accepted',
+    });
+    const members = await api.members.list(tenant.project.id).toArray();
+    expect(members.find((m) => m.email === invitee.email)?.role).toBe('developer');
+    expect((await asInvitee.projects.list()).data.map((p) => p.id)).toContain(tenant.project.id);
   });
 });
 
@@ -446,6 +493,8 @@ describe('the Python SDK', () => {
           CLOUD_API_PROJECT_ID: tenant.project.id,
           CLOUD_API_EMAIL: tenant.email,
           CLOUD_API_MEMBER_EMAIL: users.python,
+          CLOUD_API_INVITEE_EMAIL: pyInvitee.email,
+          CLOUD_API_INVITEE_KEY: pyInvitee.secret,
           CLOUD_API_OAUTH_ISSUER: issuer,
           CLOUD_API_OAUTH_CLIENT_ID: client.id,
           CLOUD_API_OAUTH_CLIENT_SECRET: client.client_secret ?? '',

@@ -9,6 +9,7 @@ import {
   OAuth,
   RateLimitError,
   type ErrorCode,
+  type Invitation,
   type Page,
   type Project,
 } from '@cloud-api/sdk';
@@ -25,7 +26,9 @@ export async function everyResource(apiKey: string, baseUrl: string): Promise<vo
     project_id: project.id,
     name: 'ci',
     scopes: ['projects:read'],
+    project_access: 'own',
   });
+  const access: 'own' | 'member' = key.project_access;
   const secret: string = key.secret;
   const usage = await api.usage.retrieve({
     project_id: project.id,
@@ -34,14 +37,20 @@ export async function everyResource(apiKey: string, baseUrl: string): Promise<vo
     granularity: 'hour',
     group_by: 'endpoint',
   });
-  console.log(secret.length, usage.total_requests, usage.complete_through);
+  console.log(secret.length, access, usage.total_requests, usage.complete_through);
 
   // Projects
   await api.projects.retrieve(project.id);
   await api.projects.update(project.id, { name: 'renamed' });
   // Members and invitations
   for await (const m of api.members.list(project.id)) console.log(m.user_id, m.role);
-  await api.members.add(project.id, { email: 'dev@example.com', role: 'developer' });
+  const invitation: Invitation = await api.members.add(project.id, {
+    email: 'dev@example.com',
+    role: 'developer',
+  });
+  console.log(invitation.status, invitation.expires_at);
+  for await (const i of api.invitations.listForProject(project.id)) console.log(i.email);
+  await api.invitations.revoke(project.id, invitation.id);
   await api.members.remove(project.id, 'usr_123');
   for await (const i of api.invitations.list()) await api.invitations.accept(i.id);
   // Keys

@@ -33,7 +33,7 @@ export { parseRateLimit, parseRetryAfter } from './rate-limit.js';
 export type { RateLimitState } from './rate-limit.js';
 export { ALL_OPERATIONS, RESOURCE_METHODS } from './resources.js';
 export type { BodyOf, ItemOf, OperationName, PathOf, QueryOf, ResultOf } from './resources.js';
-export type { Invitation, PendingKeyFields } from './pending.js';
+export type { PendingOperations } from './pending.js';
 export { PENDING_FIELDS, PENDING_OPERATIONS } from './pending.js';
 export type * from './openapi-types.js';
 export { OPERATIONS } from './openapi-types.js';

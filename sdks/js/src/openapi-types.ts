@@ -31,6 +31,23 @@ export interface Member {
   created_at: string;
 }
 
+export interface Invitation {
+  id: string;
+  project_id: string;
+  project_name: string;
+  email: string;
+  role: 'owner' | 'admin' | 'developer' | 'viewer';
+  invited_by: string;
+  status: 'pending' | 'accepted' | 'revoked' | 'expired';
+  created_at: string;
+  expires_at: string;
+}
+
+export interface InvitationList {
+  data: Invitation[];
+  has_more: boolean;
+}
+
 export interface ApiKeyWithSecret {
   id: string;
   project_id: string;
@@ -39,6 +56,8 @@ export interface ApiKeyWithSecret {
   redacted: string;
   scopes: string[];
   rate_limit: number | null;
+  /** `own`: the key acts only in its project (other projects look absent); `member`: in every project of its creator. */
+  project_access: 'own' | 'member';
   expires_at: string | null;
   last_used_at: string | null;
   revoked_at: string | null;
@@ -61,6 +80,8 @@ export interface ApiKey {
   redacted: string;
   scopes: string[];
   rate_limit: number | null;
+  /** `own`: the key acts only in its project (other projects look absent); `member`: in every project of its creator. */
+  project_access: 'own' | 'member';
   expires_at: string | null;
   last_used_at: string | null;
   revoked_at: string | null;
@@ -142,7 +163,7 @@ export interface OAuthClientWithSecret {
 
 export interface Error {
   error: {
-    code: 'invalid_request' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthenticated' | 'invalid_token' | 'insufficient_scope' | 'forbidden' | 'not_found' | 'route_not_found' | 'method_not_allowed' | 'project_not_found' | 'key_not_found' | 'user_not_found' | 'conflict' | 'idempotency_key_in_use' | 'idempotency_key_reused' | 'rate_limited' | 'internal_error' | 'upstream_timeout' | 'service_unavailable';
+    code: 'invalid_request' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthenticated' | 'invalid_token' | 'insufficient_scope' | 'forbidden' | 'not_found' | 'route_not_found' | 'method_not_allowed' | 'project_not_found' | 'key_not_found' | 'user_not_found' | 'conflict' | 'quota_exceeded' | 'idempotency_key_in_use' | 'idempotency_key_reused' | 'rate_limited' | 'internal_error' | 'upstream_timeout' | 'service_unavailable';
     message: string;
     request_id: string;
     /** The one input at fault, when there is one. */
@@ -213,7 +234,7 @@ export interface Operations {
     body: undefined;
     response: MemberList;
   };
-  /** POST /v1/projects/{id}/members: Add an existing user to a project by email */
+  /** POST /v1/projects/{id}/members: Invite someone to a project by email */
   postProjectsIdMembers: {
     path: {
       id: string;
@@ -223,7 +244,7 @@ export interface Operations {
       email: string;
       role: 'owner' | 'admin' | 'developer' | 'viewer';
     };
-    response: Member;
+    response: Invitation;
   };
   /** DELETE /v1/projects/{id}/members/{user_id}: Remove a member from a project */
   deleteProjectsIdMembersUserId: {
@@ -235,6 +256,47 @@ export interface Operations {
     body: undefined;
     response: Deleted;
   };
+  /** GET /v1/projects/{id}/invitations: List a project's pending invitations */
+  getProjectsIdInvitations: {
+    path: {
+      id: string;
+    };
+    query: {
+      limit?: number;
+      starting_after?: string;
+    };
+    body: undefined;
+    response: InvitationList;
+  };
+  /** DELETE /v1/projects/{id}/invitations/{invitation_id}: Revoke a pending invitation */
+  deleteProjectsIdInvitationsInvitationId: {
+    path: {
+      id: string;
+      invitation_id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: Invitation;
+  };
+  /** GET /v1/invitations: List the invitations waiting for you */
+  getInvitations: {
+    path: Record<string, never>;
+    query: {
+      limit?: number;
+      starting_after?: string;
+    };
+    body: undefined;
+    response: InvitationList;
+  };
+  /** POST /v1/invitations/{id}/accept: Accept an invitation */
+  postInvitationsIdAccept: {
+    path: {
+      id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: Invitation;
+  };
   /** POST /v1/keys: Issue an API key for a project */
   postKeys: {
     path: Record<string, never>;
@@ -245,6 +307,7 @@ export interface Operations {
       scopes?: Array<'projects:read' | 'projects:write' | 'members:read' | 'members:write' | 'keys:read' | 'keys:write' | 'usage:read' | 'support:read' | 'support:write' | 'clients:read' | 'clients:write'>;
       expires_at?: string;
       rate_limit?: number;
+      project_access?: 'own' | 'member';
     };
     response: ApiKeyWithSecret;
   };
@@ -376,6 +439,10 @@ export const OPERATIONS = {
   getProjectsIdMembers: { method: 'GET', path: '/v1/projects/{id}/members' },
   postProjectsIdMembers: { method: 'POST', path: '/v1/projects/{id}/members' },
   deleteProjectsIdMembersUserId: { method: 'DELETE', path: '/v1/projects/{id}/members/{user_id}' },
+  getProjectsIdInvitations: { method: 'GET', path: '/v1/projects/{id}/invitations' },
+  deleteProjectsIdInvitationsInvitationId: { method: 'DELETE', path: '/v1/projects/{id}/invitations/{invitation_id}' },
+  getInvitations: { method: 'GET', path: '/v1/invitations' },
+  postInvitationsIdAccept: { method: 'POST', path: '/v1/invitations/{id}/accept' },
   postKeys: { method: 'POST', path: '/v1/keys' },
   getKeys: { method: 'GET', path: '/v1/keys' },
   postKeysIdRevoke: { method: 'POST', path: '/v1/keys/{id}/revoke' },

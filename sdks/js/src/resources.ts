@@ -1,7 +1,7 @@
 import { HttpClient, RequestOptions } from './core.js';
 import { Operations, OPERATIONS } from './openapi-types.js';
 import { Page, PagePromise } from './pagination.js';
-import { PENDING_OPERATIONS, PendingKeyFields, PendingOperations } from './pending.js';
+import { PENDING_OPERATIONS, PendingOperations } from './pending.js';
 
 type AllOperations = PendingOperations & Operations;
 /** Every operation the SDK can send: the document's (generated) and the announced ones. */
@@ -33,7 +33,12 @@ export const RESOURCE_METHODS = {
     add: 'postProjectsIdMembers',
     remove: 'deleteProjectsIdMembersUserId',
   },
-  invitations: { list: 'getInvitations', accept: 'postInvitationsIdAccept' },
+  invitations: {
+    list: 'getInvitations',
+    accept: 'postInvitationsIdAccept',
+    listForProject: 'getProjectsIdInvitations',
+    revoke: 'deleteProjectsIdInvitationsInvitationId',
+  },
   keys: {
     create: 'postKeys',
     list: 'getKeys',
@@ -123,6 +128,7 @@ export class Members extends Resource {
   list(projectId: string, params: QueryOf<'getProjectsIdMembers'> = {}, opts?: RequestOptions) {
     return this.page(M.members.list, { path: { id: projectId }, query: params }, opts);
   }
+  /** Invites `email` with `role`: the result is the pending Invitation, accepted by its user. */
   add(projectId: string, params: BodyOf<'postProjectsIdMembers'>, opts?: RequestOptions) {
     return this.call(M.members.add, { path: { id: projectId }, body: params }, opts);
   }
@@ -136,14 +142,35 @@ export class Invitations extends Resource {
   list(params: QueryOf<'getInvitations'> = {}, opts?: RequestOptions) {
     return this.page(M.invitations.list, { query: params }, opts);
   }
+  /** Accepts an invitation waiting for the caller: the caller joins its project. */
   accept(id: string, opts?: RequestOptions) {
     return this.call(M.invitations.accept, { path: { id } }, opts);
+  }
+  /** A project's pending invitations (the ones `members.add` sent). */
+  listForProject(
+    projectId: string,
+    params: QueryOf<'getProjectsIdInvitations'> = {},
+    opts?: RequestOptions,
+  ) {
+    return this.page(
+      M.invitations.listForProject,
+      { path: { id: projectId }, query: params },
+      opts,
+    );
+  }
+  /** Revokes a project's pending invitation. */
+  revoke(projectId: string, invitationId: string, opts?: RequestOptions) {
+    return this.call(
+      M.invitations.revoke,
+      { path: { id: projectId, invitation_id: invitationId } },
+      opts,
+    );
   }
 }
 
 export class Keys extends Resource {
   /** Issues a key; its `secret` is in this result only (also when the call was retried). */
-  create(params: BodyOf<'postKeys'> & PendingKeyFields, opts?: RequestOptions) {
+  create(params: BodyOf<'postKeys'>, opts?: RequestOptions) {
     return this.call(M.keys.create, { body: params }, opts);
   }
   list(params: QueryOf<'getKeys'>, opts?: RequestOptions) {
