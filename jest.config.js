@@ -7,11 +7,16 @@ const swcrc = JSON.parse(readFileSync(`${__dirname}/.swcrc`, 'utf8'));
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  testMatch: ['<rootDir>/{apps,libs,scripts,bench}/**/*.{spec,int-spec,e2e-spec}.ts'],
+  testMatch: ['<rootDir>/{apps,libs,scripts,bench,sdks}/**/*.{spec,int-spec,e2e-spec}.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   // ESM-only packages (jose, openid-client, oidc-provider) are compiled to CommonJS like ours.
   transform: { '^.+\\.(ts|js|mjs)$': ['@swc/jest', { ...swcrc, swcrc: false }] },
   transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi|oidc-provider)/)'],
-  moduleNameMapper: { '^@cap/(.*)$': '<rootDir>/libs/$1/src/index.ts' },
+  moduleNameMapper: {
+    '^@cap/(.*)$': '<rootDir>/libs/$1/src/index.ts',
+    // The SDKs' sources import with `.js` extensions, as their ESM build needs.
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
   testTimeout: 60_000,
   maxWorkers: 2,
 };
