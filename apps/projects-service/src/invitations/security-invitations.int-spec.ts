@@ -130,6 +130,27 @@ describe('security: only the holder of the verified address joins', () => {
   });
 });
 
+describe('security: a removed member leaves no way back', () => {
+  it('their pending invitations are revoked with their membership', async () => {
+    const owner = await f.user();
+    const prj = await f.project(owner);
+    const admin = await f.user();
+    await f.join(owner, prj, admin, 'admin');
+    // The admin, expecting removal, invites another address of theirs as an admin.
+    const alt = await f.user();
+    const invitation = await invite(admin, prj, f.emailOf(alt), 'admin');
+    await f.members.remove({ v: 1, actor: owner, project_id: prj, user_id: admin.user_id });
+
+    expect(await mine(alt)).toEqual({ data: [], has_more: false });
+    await rejects(accept(alt, invitation.id), 'not_found', 'id');
+    expect(await roleOf(prj, alt)).toBeNull();
+    // Invitations others sent are untouched.
+    const other = await f.user();
+    const kept = await invite(owner, prj, f.emailOf(other));
+    expect((await accept(other, kept.id)).status).toBe('accepted');
+  });
+});
+
 describe('invitations', () => {
   it('expire after 7 days: not listed, not accepted', async () => {
     const owner = await f.user();

@@ -95,8 +95,8 @@ export class MembersRepository {
   /**
    * Removes `userId` from a live project. `authorize` sees the member's role and the project's
    * owner count as they are under the project's lock (so two owners removing each other cannot
-   * leave none) and throws to refuse. Revokes the member's live keys of the project in the same
-   * transaction and returns their ids.
+   * leave none) and throws to refuse. Revokes the member's live keys of the project and the
+   * invitations they sent that are still pending, in the same transaction; returns the keys' ids.
    */
   async remove(
     projectId: string,
@@ -123,6 +123,12 @@ export class MembersRepository {
         WHERE project_id = ${projectId} AND created_by = ${userId} AND revoked_at IS NULL
           AND (expires_at IS NULL OR expires_at > now())
         RETURNING id`;
+      // Nor do the invitations they sent: a removed admin must not come back through an
+      // invitation to another address of theirs.
+      await tx.invitation.updateMany({
+        where: { projectId, invitedBy: userId, acceptedAt: null, revokedAt: null },
+        data: { revokedAt: new Date() },
+      });
       return { kind: 'removed', liveKeyIds: keys.map((k) => k.id).sort() };
     });
   }
