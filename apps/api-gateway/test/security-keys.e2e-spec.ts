@@ -86,6 +86,34 @@ describe('security: rotation is the creator’s alone (item 1)', () => {
     expect(revoked.status).toBe(200);
   });
 
+  it('a secret rotated away keeps working in its grace period but mints nothing', async () => {
+    const t = await platform.tenant('leaked');
+    const rotated = await api('POST', `/v1/keys/${t.key.id}/rotate`, t.secret, {
+      grace_period_seconds: 600,
+    });
+    expect(rotated.status).toBe(200);
+    const before = await db.snapshot();
+    // The old (perhaps leaked) secret still calls the API during the grace period ...
+    expect((await api('GET', '/v1/projects', t.secret)).status).toBe(200);
+    // ... but cannot end the new secret, nor make a key or an app that would outlive it.
+    for (const [path, body] of [
+      [`/v1/keys/${t.key.id}/rotate`, { grace_period_seconds: 0 }],
+      ['/v1/keys', { project_id: t.project.id, name: 'escape' }],
+      ['/v1/oauth/clients', { name: 'escape', redirect_uris: ['https://x.example/cb'] }],
+    ] as const) {
+      const res = await api('POST', path, t.secret, body);
+      expectError(res, 403, 'forbidden');
+      expect(res.json.error.message).toMatch(/secret was rotated/);
+      expect(res.text).not.toMatch(/sk_live_|client_secret/);
+    }
+    expect(snapshotDiff(before, await db.snapshot())).toEqual({});
+    // The new secret may.
+    expect(
+      (await api('POST', '/v1/keys', rotated.json.secret, { project_id: t.project.id, name: 'k' }))
+        .status,
+    ).toBe(201);
+  });
+
   it('a keys:write-only key cannot rotate a full-scope key of the same user (403 scopes)', async () => {
     const narrow = await newKey(alice.secret, {
       project_id: alice.project.id,

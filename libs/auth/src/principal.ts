@@ -13,6 +13,8 @@ export interface ApiKeyPrincipal {
   project_access: ProjectAccess;
   /** The OAuth grant the key was made under, or `null`. */
   grant_id: string | null;
+  /** The key's previous secret was presented (a rotation's grace period). */
+  superseded?: true;
 }
 
 /** A caller with an OAuth 2.0 access token (a JWT the gateway verified). */
@@ -48,6 +50,7 @@ export function actorOf(principal: Principal): Actor {
       scopes: principal.scopes,
       ...(principal.project_access === 'own' ? { confined_to: principal.project_id } : {}),
       ...(principal.grant_id ? { grant_id: principal.grant_id } : {}),
+      ...(principal.superseded ? { superseded: true as const } : {}),
     };
   }
   if (!principal.user_id) {

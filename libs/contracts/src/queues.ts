@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ErrorShape } from './domain-error';
+import { DomainError, type ErrorShape } from './domain-error';
 import type {
   ApiKey,
   Deleted,
@@ -81,6 +81,27 @@ export interface Actor {
    * was made with. Keys made by such an actor are bound to it and revoked with it.
    */
   grant_id?: string;
+  /**
+   * The API key's previous secret was used (a rotation's grace period): it may keep calling the
+   * API, but not make or rotate keys, so a leaked secret that was rotated away cannot outlive
+   * the rotation.
+   */
+  superseded?: true;
+}
+
+/**
+ * `403 forbidden` when `actor` presented a key's previous secret: during a rotation's grace
+ * period it keeps working for ordinary calls, but it can never mint credentials (keys, a
+ * rotation, OAuth apps), or a leaked secret would outlive the rotation meant to end it.
+ */
+export function assertCurrentSecret(actor: Actor, what: string): void {
+  if (actor.superseded) {
+    throw new DomainError(
+      'forbidden',
+      `This key's secret was rotated: the previous secret still works until its grace period ` +
+        `ends, but cannot ${what}. Use the key's new secret.`,
+    );
+  }
 }
 
 /** What the gateway caches for a valid key: everything the hot path needs, no secret. */
@@ -95,6 +116,8 @@ export interface KeyPrincipal {
   /** The OAuth grant the key was made under (it dies with it), or `null`. */
   grant_id: string | null;
   expires_at: string | null;
+  /** Found by the key's previous secret, in a rotation's grace period. */
+  superseded?: true;
 }
 
 export type ProjectsJobs = {

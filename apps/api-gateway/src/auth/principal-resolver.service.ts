@@ -170,6 +170,7 @@ function readyKey(key: KeyPrincipal): ReadyKey {
       rate_limit: key.rate_limit,
       project_access: key.project_access,
       grant_id: key.grant_id,
+      ...(key.superseded ? { superseded: true as const } : {}),
     },
     expiresAtMs: key.expires_at ? Date.parse(key.expires_at) : Infinity,
   };

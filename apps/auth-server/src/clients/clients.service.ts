@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import {
+  assertCurrentSecret,
   DomainError,
   IdentityJobs,
   isId,
@@ -38,6 +39,7 @@ export class ClientsService {
   ) {}
 
   async create(req: Req<'clients.create'>): Promise<OAuthClient> {
+    assertCurrentSecret(req.actor, 'register OAuth clients');
     // An app acts across all of the user's projects: a key confined to one cannot make one.
     if (req.actor.confined_to !== undefined) {
       throw new DomainError(

@@ -237,9 +237,10 @@ export class KeysRepository {
         project_access: ProjectAccess;
         grant_id: string | null;
         expires_at: Date | null;
+        current: boolean;
       }>
     >`
-      SELECT k.id, k.created_by, k.project_id, k.scopes,
+      SELECT k.id, k.created_by, k.project_id, k.scopes, (k.secret_hash = ${secretHash}) AS current,
              LEAST(k.rate_limit, p.rate_limit) AS rate_limit,
              k.project_access::text AS project_access, k.grant_id,
              LEAST(CASE WHEN k.secret_hash = ${secretHash} THEN k.expires_at
@@ -267,6 +268,7 @@ export class KeysRepository {
       project_access: row.project_access,
       grant_id: row.grant_id,
       expires_at: isoOrNull(row.expires_at),
+      ...(row.current ? {} : { superseded: true as const }),
     };
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import {
   Actor,
   ApiKey,
+  assertCurrentSecret,
   DomainError,
   isoOrNull,
   isScope,
@@ -34,6 +35,7 @@ export class KeysService {
   ) {}
 
   async create(req: Req<'keys.create'>): Promise<ApiKey> {
+    assertCurrentSecret(req.actor, 'create keys');
     await authorize(this.projects, req.project_id, req.actor, 'keys.create');
     // A key never gets more than the credential that created it.
     const scopes = req.scopes ?? req.actor.scopes.filter(isScope);
@@ -114,6 +116,7 @@ export class KeysService {
   async rotate(req: Req<'keys.rotate'>): Promise<Res<'keys.rotate'>> {
     const { key, role } = await this.visibleKey(req.key_id, req.actor);
     if (key.revokedAt) throw keyNotFound(req.key_id);
+    assertCurrentSecret(req.actor, 'rotate keys');
     if (key.createdBy !== req.actor.user_id) {
       throw new DomainError(
         'forbidden',

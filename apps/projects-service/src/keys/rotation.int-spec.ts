@@ -55,7 +55,11 @@ describe('keys.rotate', () => {
     const viaOld = await f.authenticate(issued.hash);
     expect(viaNew).toMatchObject({ key_id: key.id, expires_at: null });
     // The old secret's principal expires with its grace period, so caches drop it on time.
-    expect(viaOld).toEqual({ ...viaNew, expires_at: key.previous_secret_expires_at });
+    expect(viaOld).toEqual({
+      ...viaNew,
+      expires_at: key.previous_secret_expires_at,
+      superseded: true,
+    });
 
     await endGrace(key.id);
     expect(await f.authenticate(issued.hash)).toBeNull();
