@@ -689,7 +689,8 @@ describe.each<MemberRole>(['viewer', 'developer'])(
  * A key of B's confined to B's project (`project_access: "own"`), on every route: B's other
  * project, its key and its members look absent (404, nothing changed), the project list holds
  * B's one project, and what only an unconfined credential may (creating projects, registering
- * OAuth clients) is 403. User-level reads and support tickets stay allowed.
+ * OAuth clients) is 403. User-level reads stay allowed; it sees no invitations (they are to
+ * other projects) and only the support tickets opened with keys confined to its project.
  */
 describe('security: B’s project-confined key on every route', () => {
   let confined: string;
@@ -795,8 +796,9 @@ describe('security: B’s project-confined key on every route', () => {
       want: ok(op),
       probes: [probe('POST', '/v1/support/tickets', { subject: 'ci', body: 'From CI.' })],
     }),
-    'GET /v1/support/tickets/{id}': (op) => ({
-      want: ok(op),
+    // B's own ticket, opened with an unconfined key: not this key's to read.
+    'GET /v1/support/tickets/{id}': () => ({
+      want: absent(['not_found']),
       probes: [probe('GET', `/v1/support/tickets/${bTicket}`)],
     }),
     'GET /v1/oauth/clients': (op) => ({
@@ -862,6 +864,12 @@ describe('security: B’s project-confined key on every route', () => {
       token: confined,
     });
     expect(list.json.data.map((x: { id: string }) => x.id)).toEqual([B.project.id]);
+    // The ticket it opened itself is the only one it lists; B's own stays out of reach.
+    const tickets = await apiRequest(platform.url(), 'GET', '/v1/support/tickets?limit=100', {
+      token: confined,
+    });
+    expect(tickets.json.data.map((t: { subject: string }) => t.subject)).toEqual(['ci']);
+    expect(tickets.text).not.toContain(bTicket);
   });
 });
 

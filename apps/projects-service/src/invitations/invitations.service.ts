@@ -91,9 +91,15 @@ export class InvitationsService {
     }
   }
 
-  /** None while the actor's email is unverified: an address nobody proved is nobody's. */
+  /**
+   * None while the actor's email is unverified (an address nobody proved is nobody's), and none
+   * for a key confined to one project: invitations are to other projects, which it cannot see.
+   */
   async listMine(req: Req<'invitations.list_mine'>): Promise<ListPage<Invitation>> {
-    const email = await this.invitations.verifiedEmailOf(req.actor.user_id);
+    const email =
+      req.actor.confined_to === undefined
+        ? await this.invitations.verifiedEmailOf(req.actor.user_id)
+        : null;
     if (!email) {
       if (req.starting_after) throw badCursor('an invitation waiting for you');
       return { data: [], has_more: false };

@@ -130,6 +130,18 @@ describe('security: only the holder of the verified address joins', () => {
   });
 });
 
+describe('security: a key confined to one project sees no invitations', () => {
+  it('lists none, while the same user’s unconfined credential lists them', async () => {
+    const owner = await f.user();
+    const prj = await f.project(owner);
+    const bob = await f.user();
+    const bobsHome = await f.project(bob);
+    const invitation = await invite(owner, prj, f.emailOf(bob));
+    expect((await mine(bob)).data.map((i) => i.id)).toEqual([invitation.id]);
+    expect(await mine({ ...bob, confined_to: bobsHome })).toEqual({ data: [], has_more: false });
+  });
+});
+
 describe('security: a removed member leaves no way back', () => {
   it('their pending invitations are revoked with their membership', async () => {
     const owner = await f.user();

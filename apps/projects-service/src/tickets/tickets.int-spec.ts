@@ -90,3 +90,33 @@ describe('tickets', () => {
     expect(last.has_more).toBe(false);
   });
 });
+
+describe('security: a key confined to one project reads only that project’s tickets', () => {
+  it('sees the tickets opened with keys confined to its project, and no others', async () => {
+    const user = await f.user();
+    const home = await f.project(user);
+    const other = await f.project(user);
+    const personal = await open(user, 'billing question');
+    const fromHome = await open({ ...user, confined_to: home }, 'CI 429s');
+    const fromOther = await open({ ...user, confined_to: other }, 'other CI');
+    const confined: Actor = { ...user, confined_to: home };
+
+    expect(await listAll(confined, 1)).toEqual([fromHome.id]);
+    expect((await f.tickets.get({ v: 1, actor: confined, ticket_id: fromHome.id })).subject).toBe(
+      'CI 429s',
+    );
+    for (const hidden of [personal.id, fromOther.id]) {
+      await rejects(f.tickets.get({ v: 1, actor: confined, ticket_id: hidden }), 'not_found', 'id');
+      // Nor can a hidden ticket serve as a cursor into the list.
+      await rejects(
+        f.tickets.list({ v: 1, actor: confined, limit: 10, starting_after: hidden }),
+        'invalid_request',
+        'starting_after',
+      );
+    }
+    // The user's unconfined credentials still see every ticket they opened.
+    expect((await listAll(user, 10)).sort()).toEqual(
+      [personal.id, fromHome.id, fromOther.id].sort(),
+    );
+  });
+});

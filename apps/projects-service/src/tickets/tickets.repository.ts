@@ -31,6 +31,21 @@ function toTicket(row: TicketRow): SupportTicket {
   };
 }
 
+/**
+ * Whose tickets: a user's, and for a key confined to one project only those opened with a key
+ * confined to that same project (a leaked CI key reads nothing else the user wrote to support).
+ */
+export interface TicketViewer {
+  userId: string;
+  confinedTo?: string;
+}
+
+function visibleTo(viewer: TicketViewer): Prisma.SupportTicketWhereInput {
+  return viewer.confinedTo === undefined
+    ? { userId: viewer.userId }
+    : { userId: viewer.userId, projectId: viewer.confinedTo };
+}
+
 @Injectable()
 export class TicketsRepository {
   constructor(private readonly db: Database) {}
@@ -38,6 +53,8 @@ export class TicketsRepository {
   async create(input: {
     id: string;
     userId: string;
+    /** The project the opening key was confined to, if it was. */
+    projectId: string | null;
     subject: string;
     body: string;
     requestIds: string[];
@@ -46,21 +63,22 @@ export class TicketsRepository {
     return toTicket(row);
   }
 
-  /** A user's tickets, newest first, after the cursor ticket; `null` if the cursor is not one. */
-  async listForUser(
-    userId: string,
+  /** The viewer's tickets, newest first, after the cursor ticket; `null` if the cursor is not one. */
+  async listFor(
+    viewer: TicketViewer,
     limit: number,
     startingAfter?: string,
   ): Promise<ListPage<SupportTicket> | null> {
-    let where: Prisma.SupportTicketWhereInput = { userId };
+    const visible = visibleTo(viewer);
+    let where: Prisma.SupportTicketWhereInput = visible;
     if (startingAfter) {
       const cursor = await this.db.client.supportTicket.findFirst({
-        where: { userId, id: startingAfter },
+        where: { ...visible, id: startingAfter },
         select: { id: true, createdAt: true },
       });
       if (!cursor) return null;
       where = {
-        userId,
+        ...visible,
         OR: [
           { createdAt: { lt: cursor.createdAt } },
           { createdAt: cursor.createdAt, id: { lt: cursor.id } },
@@ -76,10 +94,10 @@ export class TicketsRepository {
     return { data: rows.slice(0, limit).map(toTicket), has_more: rows.length > limit };
   }
 
-  /** One of the user's tickets, or `null` (also when it is someone else's). */
-  async findForUser(userId: string, id: string): Promise<SupportTicket | null> {
+  /** One of the viewer's tickets, or `null` (also when it is someone else's). */
+  async findFor(viewer: TicketViewer, id: string): Promise<SupportTicket | null> {
     const row = await this.db.client.supportTicket.findFirst({
-      where: { id, userId },
+      where: { ...visibleTo(viewer), id },
       select: TICKET_FIELDS,
     });
     return row ? toTicket(row) : null;

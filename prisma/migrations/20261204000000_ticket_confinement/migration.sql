@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "support_tickets" ADD COLUMN     "project_id" TEXT;
