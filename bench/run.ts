@@ -1,12 +1,17 @@
 /**
- * `npm run bench`: the platform against a bare Fastify baseline, in one process tree, on this
- * machine. Interleaved rounds with the same connections and duration for every target; prints
- * requests/s, p50/p99 latency, CPU per request and each route's ratio to the baseline, then
- * checks that the usage API counted exactly the 2xx responses the load generator saw.
+ * `npm run bench`: the platform against its baselines, in one process tree, on this machine —
+ * bare Fastify, the contract floor (bare Fastify doing the least the contract asks), a typical
+ * NestJS gateway and a NestJS monolith (`typical-nest.ts`), and the platform itself on real
+ * Postgres and on the embedded PGlite of `npm start`. Interleaved rounds with the same
+ * connections and duration for every target; prints requests/s, p50/p99 latency, CPU per
+ * request, Redis commands per request and each route's ratio to bare, then the table of the
+ * targets (issue 14) with each ratio's spread over the rounds, and checks that the usage API
+ * counted exactly the 2xx responses the load generator saw.
  */
 import { ChildProcess, execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -24,6 +29,26 @@ const env = loadConfig(
     BENCH_PIN: z.stringbool().default(false),
   }),
 );
+
+const KEY = 'GET /v1/regions (API key)';
+const KEY_INFO = 'GET /v1/regions (API key), LOG_LEVEL=info';
+const FLOOR = 'contract floor (bare Fastify + the least the contract needs)';
+const TYPICAL =
+  'typical gateway GET /v1/regions (Nest + AuthGuard(bearer) + @nestjs/throttler on Redis + HINCRBY)';
+const PROJECTS = 'GET /v1/projects (API key, via queue)';
+const MONOLITH =
+  'monolith GET /v1/projects (one Nest app: the typical stack + the same Prisma query)';
+const EMBEDDED = 'GET /v1/projects (API key, via queue), embedded PGlite';
+
+/** The targets of issue 14: `a` over `b` (requests/s) at least `min`. */
+const RATIO_TARGETS: Array<{ what: string; a: string; b: string; min: number }> = [
+  { what: 'access log on (info) vs off (warn)', a: KEY_INFO, b: KEY, min: 0.85 },
+  { what: 'data plane vs the contract floor', a: KEY, b: FLOOR, min: 0.9 },
+  { what: 'data plane vs a typical gateway', a: KEY, b: TYPICAL, min: 3 },
+  { what: 'GET /v1/projects via the queue vs the monolith', a: PROJECTS, b: MONOLITH, min: 1.2 },
+  { what: 'embedded PGlite vs real Postgres', a: EMBEDDED, b: PROJECTS, min: 0.6 },
+];
+const MAX_REDIS_PER_PROJECTS_CALL = 15;
 
 interface Target {
   name: string;
@@ -107,17 +132,42 @@ function median(values: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-/** A baseline server (`bench/<entry>`) answering with `body`, and its URL. */
+/** A helper process (`bench/<entry>`) that prints one line (its URL) when ready. */
 async function startBaseline(
   entry: string,
   body: string,
+  env: Record<string, string> = {},
 ): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawnTs(`bench/${entry}`, [], { BENCH_BODY: body, PORT: '0' });
+  const child = spawnTs(`bench/${entry}`, [], { BENCH_BODY: body, PORT: '0', ...env });
   const url = await new Promise<string>((done, fail) => {
     child.stdout?.once('data', (d: Buffer) => done(d.toString().trim()));
     child.once('exit', (code) => fail(new Error(`${entry} exited ${code}`)));
   });
   return { url, child };
+}
+
+/**
+ * A tenant with a bench key on `platform`: the key's limit is one the load cannot reach, so the
+ * bench measures the cost of limiting, not 429s (a key's limit may not exceed its project's,
+ * which only an operator raises).
+ */
+async function benchTenant(platform: TestPlatform) {
+  const tenant = await platform.tenant('bench');
+  await platform.admin([
+    'set-project-limit',
+    '--project',
+    tenant.project.id,
+    '--limit',
+    '10000000',
+  ]);
+  const created = await fetch(`${platform.url('api-gateway')}/v1/keys`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${tenant.secret}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ project_id: tenant.project.id, name: 'bench', rate_limit: 10_000_000 }),
+  });
+  if (created.status !== 201)
+    throw new Error(`cannot create the bench key: ${await created.text()}`);
+  return { tenant, benchKey: (await created.json()) as { id: string; secret: string } };
 }
 
 async function main(): Promise<void> {
@@ -132,30 +182,11 @@ async function main(): Promise<void> {
   let idleGateway: RunningApp | undefined;
   let infoGateway: RunningApp | undefined;
   const redis = new Redis(platform.env.REDIS_URL);
+  let embeddedPlatform: TestPlatform | undefined;
+  let embeddedDir: string | undefined;
   try {
-    const tenant = await platform.tenant('bench');
-    // A key's limit may not exceed its project's, which only an operator raises.
-    await platform.admin([
-      'set-project-limit',
-      '--project',
-      tenant.project.id,
-      '--limit',
-      '10000000',
-    ]);
+    const { tenant, benchKey } = await benchTenant(platform);
     const gw = platform.url('api-gateway');
-    // A key with a limit the load cannot reach: this measures the cost of limiting, not 429s.
-    const created = await fetch(`${gw}/v1/keys`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${tenant.secret}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        project_id: tenant.project.id,
-        name: 'bench',
-        rate_limit: 10_000_000,
-      }),
-    });
-    if (created.status !== 201)
-      throw new Error(`cannot create the bench key: ${await created.text()}`);
-    const benchKey = (await created.json()) as { id: string; secret: string };
     const auth = { Authorization: `Bearer ${benchKey.secret}` };
     const regionsBody = await (await fetch(`${gw}/v1/regions`, { headers: auth })).text();
 
@@ -181,6 +212,33 @@ async function main(): Promise<void> {
     baselines.push(bare.child);
     const floor = await startBaseline('contract-floor-server.ts', regionsBody);
     baselines.push(floor.child);
+    const typical = await startBaseline('typical-gateway.ts', regionsBody, {
+      REDIS_URL: platform.env.REDIS_URL,
+    });
+    baselines.push(typical.child);
+    const monolith = await startBaseline('monolith.ts', '', {
+      REDIS_URL: platform.env.REDIS_URL,
+      DATABASE_URL: platform.env.DATABASE_URL,
+      DB_POOL_MAX: platform.env.DB_POOL_MAX,
+    });
+    baselines.push(monolith.child);
+
+    // The platform as `npm start` runs it by default: on the embedded PGlite, in its own process.
+    embeddedDir = await mkdtemp(join(tmpdir(), 'bench-pglite-'));
+    const embeddedDb = await startBaseline('embedded-db.ts', '', { BENCH_DATA_DIR: embeddedDir });
+    baselines.push(embeddedDb.child);
+    embeddedPlatform = await TestPlatform.start(
+      ['projects-service', 'auth-server', 'api-gateway'],
+      {
+        LOG_LEVEL: 'warn',
+        RATE_LIMIT_DEFAULT: '100000000',
+        DATABASE_URL: embeddedDb.url,
+        // As `npm start` sizes pools on the embedded database.
+        DB_POOL_MAX: '2',
+      },
+    );
+    const embeddedKey = (await benchTenant(embeddedPlatform)).benchKey;
+    const embeddedGw = embeddedPlatform.apps.get('api-gateway')!;
 
     const app = (name: Parameters<TestPlatform['url']>[0]): RunningApp => platform.apps.get(name!)!;
     const gwPid = () => app('api-gateway').process.pid!;
@@ -190,7 +248,14 @@ async function main(): Promise<void> {
     const infoPid = infoGateway.process.pid!;
     if (env.BENCH_PIN) {
       // Each server measured gets CPU 0 to itself while it is loaded; the load generator, CPU 1.
-      for (const pid of [bare.child.pid!, floor.child.pid!, gwPid(), infoPid]) {
+      for (const pid of [
+        bare.child.pid!,
+        floor.child.pid!,
+        typical.child.pid!,
+        monolith.child.pid!,
+        gwPid(),
+        infoPid,
+      ]) {
         execFileSync('taskset', ['-a', '-c', '-p', '0', String(pid)], { stdio: 'ignore' });
       }
       execFileSync('taskset', ['-a', '-c', '-p', '1', String(process.pid)], { stdio: 'ignore' });
@@ -204,21 +269,21 @@ async function main(): Promise<void> {
         metered: false,
       },
       {
-        name: 'contract floor (bare Fastify + the least the contract needs)',
+        name: FLOOR,
         url: `${floor.url}/v1/regions`,
         headers: auth,
         pids: () => [floor.child.pid!],
         metered: false,
       },
       {
-        name: 'GET /v1/regions (API key)',
+        name: KEY,
         url: `${gw}/v1/regions`,
         headers: auth,
         pids: () => [gwPid()],
         metered: true,
       },
       {
-        name: 'GET /v1/regions (API key), LOG_LEVEL=info',
+        name: KEY_INFO,
         url: `${infoGateway.url}/v1/regions`,
         headers: auth,
         pids: () => [infoPid],
@@ -232,11 +297,36 @@ async function main(): Promise<void> {
         metered: false,
       },
       {
-        name: 'GET /v1/projects (API key, via queue)',
+        name: TYPICAL,
+        url: `${typical.url}/v1/regions`,
+        headers: auth,
+        pids: () => [typical.child.pid!],
+        metered: false,
+      },
+      {
+        name: PROJECTS,
         url: `${gw}/v1/projects`,
         headers: auth,
         pids: () => [gwPid(), app('projects-service').process.pid!],
         metered: true,
+      },
+      {
+        name: MONOLITH,
+        url: `${monolith.url}/v1/projects`,
+        headers: auth,
+        pids: () => [monolith.child.pid!],
+        metered: false,
+      },
+      {
+        name: EMBEDDED,
+        url: `${embeddedGw.url}/v1/projects`,
+        headers: { Authorization: `Bearer ${embeddedKey.secret}` },
+        pids: () => [
+          embeddedGw.process.pid!,
+          embeddedPlatform!.apps.get('projects-service')!.process.pid!,
+          embeddedDb.child.pid!,
+        ],
+        metered: false,
       },
     ];
 
@@ -352,20 +442,46 @@ async function main(): Promise<void> {
       (rpsOf('GET /v1/regions (OAuth access token)') / rpsOf('GET /v1/regions (API key)')).toFixed(
         3,
       );
-    const floorLine =
-      `API-key request vs the contract floor: ` +
-      (rpsOf('GET /v1/regions (API key)') / rpsOf(targets[1].name)).toFixed(3);
-    const logLine =
-      `access log on (LOG_LEVEL=info) vs off (warn): ` +
-      (
-        rpsOf('GET /v1/regions (API key), LOG_LEVEL=info') / rpsOf('GET /v1/regions (API key)')
-      ).toFixed(3);
-    const projects = samples.get('GET /v1/projects (API key, via queue)')!;
+    // Each ratio per round (the targets ran one after another within a round), so the spread
+    // shows how far one run's noise moves it.
+    const goals = RATIO_TARGETS.map((t) => {
+      const a = samples.get(t.a)!;
+      const b = samples.get(t.b)!;
+      const perRound = a.map((x, i) => x.rps / b[i].rps);
+      const ratio = rpsOf(t.a) / rpsOf(t.b);
+      return {
+        what: t.what,
+        ratio,
+        spread: [Math.min(...perRound), Math.max(...perRound)],
+        goal: `≥ ${t.min}`,
+        met: ratio >= t.min,
+      };
+    });
+    const projectsRedis = rows.find((r) => r.route === PROJECTS)!.redis_per_req;
+    goals.push({
+      what: 'Redis commands per GET /v1/projects',
+      ratio: projectsRedis,
+      spread: [
+        Math.min(...samples.get(PROJECTS)!.map((x) => x.redisPerReq)),
+        Math.max(...samples.get(PROJECTS)!.map((x) => x.redisPerReq)),
+      ],
+      goal: `≤ ${MAX_REDIS_PER_PROJECTS_CALL}`,
+      met: projectsRedis <= MAX_REDIS_PER_PROJECTS_CALL,
+    });
+    const goalTable = [
+      '| target | measured | rounds | goal | met |',
+      '|---|---:|---:|---:|---|',
+      ...goals.map(
+        (g) =>
+          `| ${g.what} | ${g.ratio.toFixed(3)} | ${g.spread[0].toFixed(2)}–${g.spread[1].toFixed(2)} | ${g.goal} | ${g.met ? 'yes' : 'no'} |`,
+      ),
+    ].join('\n');
+    const projects = samples.get(PROJECTS)!;
     const idleLine =
       `an idle second gateway replica used ` +
       `${median(projects.map((x) => x.idleReplicaCpuPct)).toFixed(1)} % of a core while the ` +
-      `first served GET /v1/projects at ${rpsOf('GET /v1/projects (API key, via queue)')} req/s`;
-    const summary = `${oauthLine}\n${floorLine}\n${logLine}\n${idleLine}\n${usageLine}`;
+      `first served GET /v1/projects at ${rpsOf(PROJECTS)} req/s`;
+    const summary = `${goalTable}\n\n${oauthLine}\n${idleLine}\n${usageLine}`;
     process.stdout.write(`\n${table}\n\n${summary}\n`);
 
     const dir = resolve(REPO_ROOT, 'bench/results');
@@ -385,14 +501,19 @@ async function main(): Promise<void> {
       complete_through_max_lag_ms: maxLagMs,
       idle_replica_cpu_pct: median(projects.map((x) => x.idleReplicaCpuPct)),
     };
-    await writeFile(resolve(dir, `${stamp}.json`), JSON.stringify({ meta, rows, check }, null, 2));
+    await writeFile(
+      resolve(dir, `${stamp}.json`),
+      JSON.stringify({ meta, rows, goals, check }, null, 2),
+    );
     await writeFile(
       resolve(dir, 'latest.md'),
       `${JSON.stringify(meta)}\n\n${table}\n\n${summary}\n`,
     );
     if (!exact) process.exitCode = 1;
   } finally {
+    await embeddedPlatform?.stop();
     for (const child of baselines) child.kill('SIGTERM');
+    if (embeddedDir) await rm(embeddedDir, { recursive: true, force: true });
     await idleGateway?.stop();
     await infoGateway?.stop();
     redis.disconnect();
