@@ -132,13 +132,13 @@ function median(values: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-/** A helper process (`bench/<entry>`) that prints one line (its URL) when ready. */
+/** A helper process (`entry`, a path in the repository) that prints one line (its URL) when ready. */
 async function startBaseline(
   entry: string,
   body: string,
   env: Record<string, string> = {},
 ): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawnTs(`bench/${entry}`, [], { BENCH_BODY: body, PORT: '0', ...env });
+  const child = spawnTs(entry, [], { BENCH_BODY: body, PORT: '0', ...env });
   const url = await new Promise<string>((done, fail) => {
     child.stdout?.once('data', (d: Buffer) => done(d.toString().trim()));
     child.once('exit', (code) => fail(new Error(`${entry} exited ${code}`)));
@@ -208,15 +208,15 @@ async function main(): Promise<void> {
     });
     if (tokenRes.status !== 200) throw new Error(`no OAuth token: ${await tokenRes.text()}`);
     const accessToken = ((await tokenRes.json()) as { access_token: string }).access_token;
-    const bare = await startBaseline('bare-server.ts', regionsBody);
+    const bare = await startBaseline('bench/bare-server.ts', regionsBody);
     baselines.push(bare.child);
-    const floor = await startBaseline('contract-floor-server.ts', regionsBody);
+    const floor = await startBaseline('bench/contract-floor-server.ts', regionsBody);
     baselines.push(floor.child);
-    const typical = await startBaseline('typical-gateway.ts', regionsBody, {
+    const typical = await startBaseline('bench/typical-gateway.ts', regionsBody, {
       REDIS_URL: platform.env.REDIS_URL,
     });
     baselines.push(typical.child);
-    const monolith = await startBaseline('monolith.ts', '', {
+    const monolith = await startBaseline('bench/monolith.ts', '', {
       REDIS_URL: platform.env.REDIS_URL,
       DATABASE_URL: platform.env.DATABASE_URL,
       DB_POOL_MAX: platform.env.DB_POOL_MAX,
@@ -225,7 +225,9 @@ async function main(): Promise<void> {
 
     // The platform as `npm start` runs it by default: on the embedded PGlite, in its own process.
     embeddedDir = await mkdtemp(join(tmpdir(), 'bench-pglite-'));
-    const embeddedDb = await startBaseline('embedded-db.ts', '', { BENCH_DATA_DIR: embeddedDir });
+    const embeddedDb = await startBaseline('scripts/embedded-db.ts', '', {
+      BENCH_DATA_DIR: embeddedDir,
+    });
     baselines.push(embeddedDb.child);
     embeddedPlatform = await TestPlatform.start(
       ['projects-service', 'auth-server', 'api-gateway'],

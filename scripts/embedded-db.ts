@@ -1,7 +1,8 @@
 /**
  * The embedded database of `npm start` (PGlite on a Unix socket), migrated, in a process of its
- * own as under `npm start`, for the bench's embedded-default row. Prints its `DATABASE_URL`;
- * stops on SIGTERM. Data under `BENCH_DATA_DIR` (a temporary directory the bench removes).
+ * own as under `npm start`: for the bench's embedded row and the tests that need PGlite outside
+ * Jest (whose CommonJS cannot load it). Prints its `DATABASE_URL`; stops on SIGTERM. Data under
+ * `BENCH_DATA_DIR` (a temporary directory the caller removes).
  */
 import { migrate, startEmbeddedDb } from '@cap/db';
 
