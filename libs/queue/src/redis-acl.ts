@@ -10,8 +10,10 @@ import { QUEUES } from '@cap/contracts';
  * (jobs, wait/active/… lists and sets, the `events` stream, `meta`, `marker`, locks); it runs Lua
  * through EVALSHA (EVAL when the script is not loaded yet), reads INFO (version, eviction
  * policy) and names its connections (CLIENT SETNAME). Commands inside a script are checked
- * against the same key patterns. Request/reply answers travel on `<prefix>:rpc-replies:<id>`
- * streams (`rpc-replies.ts`); events on `<prefix>:events:*` channels (`EventBus`).
+ * against the same key patterns. Request/reply calls travel on `<prefix>:Q:requests` streams
+ * (a consumer group per queue) and their answers on `<prefix>:rpc-replies:<id>` streams
+ * (`rpc-replies.ts`), BullMQ carrying only usage batches; events on `<prefix>:events:*`
+ * channels (`EventBus`).
  */
 export type RedisService =
   'api-gateway' | 'auth-server' | 'projects-service' | 'usage-worker' | 'admin';

@@ -1,8 +1,14 @@
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DomainError, JobMap, randomBase62, RpcReply } from '@cap/contracts';
 import { createRedis } from './redis';
-import { callJobId, REPLY_FIELD, ReplyMessage, replyKey } from './rpc-replies';
+import {
+  callJobId,
+  REPLY_FIELD,
+  ReplyMessage,
+  replyKey,
+  REQUEST_RETENTION_MS,
+  requestKey,
+} from './rpc-replies';
 
 export interface RpcClientOptions {
   queue: string;
@@ -24,14 +30,15 @@ const REPLY_BATCH = 256;
 const REPLY_WAIT_MS = 1_000;
 
 /**
- * Request/reply over a BullMQ queue. Each call is a job whose id names this client; the server
- * appends the reply to this client's own Redis stream (`rpc-replies.ts`), read by one blocking
- * loop that settles pending calls by job id. So a call costs no listener of its own, no reply
- * is lost to a reconnect, and no client reads replies meant for another.
+ * Request/reply over Redis streams (`rpc-replies.ts`). A call is one `XADD` to the queue's
+ * request stream naming this client and the call's deadline; the server appends the reply to
+ * this client's own reply stream, read by one blocking loop that settles pending calls by id. So
+ * a call costs no listener of its own, no reply is lost to a reconnect, and no client reads
+ * replies meant for another.
  */
 export class RpcClient<J extends JobMap> {
   private readonly id = randomBase62(16);
-  private readonly queue: Queue;
+  private readonly requests: string;
   private readonly connection: Redis;
   /** The reply loop blocks on its connection (XREAD BLOCK): it gets one of its own. */
   private readonly replies: Redis;
@@ -41,8 +48,7 @@ export class RpcClient<J extends JobMap> {
 
   constructor(private readonly options: RpcClientOptions) {
     this.connection = createRedis(options.redisUrl);
-    this.queue = new Queue(options.queue, { connection: this.connection, prefix: options.prefix });
-    this.queue.on('error', () => undefined);
+    this.requests = requestKey(options.prefix, options.queue);
     this.replies = createRedis(options.redisUrl, {
       // Named, so an operator (or a test) can tell it in CLIENT LIST.
       connectionName: `rpc-replies-${this.id}`,
@@ -60,7 +66,11 @@ export class RpcClient<J extends JobMap> {
       this.replies.status === 'ready'
         ? Promise.resolve()
         : new Promise<void>((resolve) => this.replies.once('ready', () => resolve()));
-    await Promise.all([this.queue.waitUntilReady(), replies]);
+    const connection =
+      this.connection.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.connection.once('ready', () => resolve()));
+    await Promise.all([connection, replies]);
   }
 
   /**
@@ -118,34 +128,47 @@ export class RpcClient<J extends JobMap> {
     payload: J[K]['req'],
     options: { timeoutMs?: number } = {},
   ): Promise<J[K]['res']> {
-    const jobId = callJobId(this.id, randomBase62(20));
+    const callId = randomBase62(20);
+    const jobId = callJobId(this.id, callId);
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
     const reply = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
+        // The request carries the deadline: a server reading it later drops it unrun.
         this.pending.delete(jobId);
-        // Best effort: a job nobody picked up must not run after its caller gave up.
-        this.queue.remove(jobId).catch(() => undefined);
         reject(
           new DomainError('upstream_timeout', 'The service did not answer in time. Try again.'),
         );
       }, timeoutMs);
       this.pending.set(jobId, { resolve, reject, timer });
     });
-    // The add is not awaited before the reply: the deadline covers it too, and a rejection
-    // of either settles the one pending entry.
-    void this.queue
-      .add(name, payload, { jobId, attempts: 1, removeOnComplete: true, removeOnFail: true })
-      .then(
-        // Added after the caller gave up: take it back so nobody runs it.
-        () => (this.pending.has(jobId) ? undefined : this.queue.remove(jobId).catch(() => 0)),
-        (err: unknown) =>
-          this.settle(
-            jobId,
-            undefined,
-            new DomainError('service_unavailable', 'The platform is temporarily unavailable.', {
-              cause: err,
-            }),
-          ),
+    // The append is not awaited before the reply: the deadline covers it too, and a rejection
+    // of either settles the one pending entry. Entries far past any deadline are trimmed.
+    void this.connection
+      .xadd(
+        this.requests,
+        'MINID',
+        '~',
+        String(Date.now() - REQUEST_RETENTION_MS),
+        '*',
+        'n',
+        name,
+        'p',
+        JSON.stringify(payload),
+        'c',
+        this.id,
+        'i',
+        callId,
+        't',
+        String(timeoutMs),
+      )
+      .catch((err: unknown) =>
+        this.settle(
+          jobId,
+          undefined,
+          new DomainError('service_unavailable', 'The platform is temporarily unavailable.', {
+            cause: err,
+          }),
+        ),
       );
     const result = (await reply) as RpcReply<J[K]['res']>;
     if (!result || typeof result !== 'object' || !('ok' in result)) {
@@ -177,9 +200,8 @@ export class RpcClient<J extends JobMap> {
     this.pending.clear();
     // Ends the blocked read (it rejects, and the loop sees `closed`).
     this.replies.disconnect();
-    // A graceful close waits on Redis; when Redis is away that would be forever.
-    const graceful = Promise.allSettled([this.queue.close(), this.reading]);
-    await Promise.race([graceful, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    // The reply loop ends once its read rejects; when Redis is away that is at once.
+    await Promise.race([this.reading, new Promise((r) => setTimeout(r, 2_000).unref())]);
     this.connection.disconnect();
   }
 }

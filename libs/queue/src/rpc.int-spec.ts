@@ -1,16 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { AddressInfo, connect, createServer, Socket } from 'node:net';
 import { runInThisContext } from 'node:vm';
-import { Queue, QueueEvents } from 'bullmq';
 import { DomainError } from '@cap/contracts';
 // Test helpers only: libs/testing is not a runtime dependency of libs/queue.
 import { cleanRedisPrefix, eventually, sleep, TEST_ENV, testQueuePrefix } from '@cap/testing';
 import { createRedis } from './redis';
 import { RpcClient } from './rpc-client';
+import { requestKey, RPC_GROUP } from './rpc-replies';
 import { RpcHandlers, RpcServer } from './rpc-server';
 
-// Request/reply against the real Redis: a client and a server talking through BullMQ.
+// Request/reply against the real Redis: a client and a server talking through Redis streams.
 
 type ServedJobs = {
   echo: {
@@ -29,7 +28,6 @@ type TestQueueJobs = { probe: { req: { n: number }; res: number } };
 
 const redisUrl = TEST_ENV.redisUrl;
 const prefix = testQueuePrefix();
-const connection = { url: redisUrl, maxRetriesPerRequest: null };
 
 const SECRET_DETAIL = 'password=hunter2 at db-internal.example:5432';
 
@@ -75,17 +73,13 @@ function expectDomainError(err: unknown, code: string): DomainError {
   return domain;
 }
 
-async function totalJobs(queue: Queue): Promise<number> {
-  const counts = await queue.getJobCounts(
-    'wait',
-    'active',
-    'delayed',
-    'prioritized',
-    'waiting-children',
-    'completed',
-    'failed',
-  );
-  return Object.values(counts).reduce((sum, n) => sum + n, 0);
+/** Redis, for what the tests look at directly. */
+let redis: ReturnType<typeof createRedis>;
+
+/** Calls of `queue` read by a server and not yet acknowledged. */
+async function unacknowledged(queue: string): Promise<number> {
+  const [count] = (await redis.xpending(requestKey(prefix, queue), RPC_GROUP)) as [number];
+  return Number(count);
 }
 
 const onUnexpectedError = jest.fn<void, [unknown, { name: string; id?: string }]>();
@@ -96,7 +90,6 @@ const echo = jest.fn(async (req: ServedJobs['echo']['req']) => ({
 
 let client: RpcClient<ClientJobs>;
 let server: RpcServer<ServedJobs>;
-let mainQueue: Queue;
 
 beforeAll(async () => {
   server = track(
@@ -123,7 +116,8 @@ beforeAll(async () => {
     new RpcClient<ClientJobs>({ queue: 'rpc-main', prefix, redisUrl, timeoutMs: 5000 }),
   );
   await client.ready();
-  mainQueue = track(new Queue('rpc-main', { connection, prefix }));
+  redis = createRedis(redisUrl);
+  closers.unshift(async () => redis.disconnect());
 });
 
 afterAll(async () => {
@@ -152,10 +146,10 @@ describe('RpcClient and RpcServer over real Redis', () => {
     expect(onUnexpectedError).not.toHaveBeenCalled();
   });
 
-  it('leaves no job behind once a call is answered', async () => {
-    await client.call('double', { i: 21 });
-    // The reply is pushed just before the job completes (and is removed).
-    expect(await holds(async () => (await totalJobs(mainQueue)) === 0)).toBe(true);
+  it('leaves no call unacknowledged once it is answered', async () => {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => client.call('double', { i })));
+    // The reply is appended as the call is acknowledged.
+    expect(await holds(async () => (await unacknowledged('rpc-main')) === 0)).toBe(true);
   });
 
   it('replies to each caller on its own stream: two clients on one queue get their own answers', async () => {
@@ -276,24 +270,93 @@ describe('RpcClient and RpcServer over real Redis', () => {
     expect(await within(answer, 12_000, 'the reply after the silent connection')).toBe(42);
   });
 
-  it('keeps the queue events free of replies, and still answers a caller that names no stream', async () => {
-    const events = track(new QueueEvents('rpc-main', { connection, prefix }));
-    await events.waitUntilReady();
-    const completed = new Map<string, unknown>();
-    events.on('completed', ({ jobId, returnvalue }) => completed.set(jobId, returnvalue));
-
-    await client.call('double', { i: 7 });
-    // A job id that is a bare UUID, as callers sent before reply streams: the reply is the
-    // job's return value.
-    const legacy = await mainQueue.add(
-      'double',
-      { i: 8 },
-      { jobId: randomUUID(), removeOnComplete: true },
+  it('gives each call to exactly one of the servers of a queue', async () => {
+    const queueName = 'rpc-shared';
+    const seen: string[][] = [[], []];
+    const servers = seen.map((mine) =>
+      track(
+        new RpcServer<TestQueueJobs>(
+          { queue: queueName, prefix, redisUrl, concurrency: 4 },
+          {
+            probe: async ({ n }) => {
+              mine.push(String(n));
+              await sleep(2);
+              return n;
+            },
+          },
+        ),
+      ),
     );
-    expect(await holds(() => completed.size === 2)).toBe(true);
-    expect(completed.get(legacy.id!)).toEqual({ ok: true, data: { i: 8, doubled: 16 } });
-    const [ours] = [...completed].filter(([id]) => id !== legacy.id);
-    expect(ours[1]).toBeNull();
+    for (const s of servers) await s.start();
+    const caller = track(
+      new RpcClient<TestQueueJobs>({ queue: queueName, prefix, redisUrl, timeoutMs: 5000 }),
+    );
+    await caller.ready();
+    const n = 120;
+    const answers = await Promise.all(
+      Array.from({ length: n }, (_, i) => caller.call('probe', { n: i })),
+    );
+    expect(answers).toEqual(Array.from({ length: n }, (_, i) => i));
+    const all = [...seen[0], ...seen[1]].sort((a, b) => Number(a) - Number(b));
+    expect(all).toEqual(Array.from({ length: n }, (_, i) => String(i)));
+    // Both took part.
+    expect(seen[0].length).toBeGreaterThan(0);
+    expect(seen[1].length).toBeGreaterThan(0);
+  });
+
+  it('serves on after its request stream vanished (Redis restarted without its data)', async () => {
+    const queueName = 'rpc-wiped';
+    const wiped = track(
+      new RpcServer<TestQueueJobs>(
+        { queue: queueName, prefix, redisUrl },
+        { probe: async ({ n }) => n * 3 },
+      ),
+    );
+    await wiped.start();
+    const caller = track(
+      new RpcClient<TestQueueJobs>({ queue: queueName, prefix, redisUrl, timeoutMs: 5000 }),
+    );
+    await caller.ready();
+    expect(await caller.call('probe', { n: 1 })).toBe(3);
+    await redis.del(requestKey(prefix, queueName));
+    // Calls made while the group is gone may be lost to their deadline; soon they are served.
+    const served = await eventually(
+      async () =>
+        (await caller.call('probe', { n: 2 }, { timeoutMs: 1500 }).catch(() => null)) === 6,
+      10_000,
+      50,
+    );
+    expect(served.ok).toBe(true);
+  });
+
+  it('finishes the calls it is running when closed, and then takes no more', async () => {
+    const queueName = 'rpc-draining';
+    const started: number[] = [];
+    const draining = new RpcServer<TestQueueJobs>(
+      { queue: queueName, prefix, redisUrl },
+      {
+        probe: async ({ n }) => {
+          started.push(n);
+          await sleep(400);
+          return n;
+        },
+      },
+    );
+    closers.push(() => draining.close());
+    await draining.start();
+    const caller = track(
+      new RpcClient<TestQueueJobs>({ queue: queueName, prefix, redisUrl, timeoutMs: 5000 }),
+    );
+    await caller.ready();
+    const inFlight = caller.call('probe', { n: 1 });
+    expect(await holds(() => started.length === 1)).toBe(true);
+    const closing = draining.close();
+    expect(draining.running).toBe(false);
+    expect(await within(inFlight, 3000, 'the call running at close')).toBe(1);
+    await closing;
+    const late = caller.call('probe', { n: 2 }, { timeoutMs: 500 });
+    expectDomainError(await rejectionOf(late), 'upstream_timeout');
+    expect(started).toEqual([1]);
   });
 
   it('gives the caller the DomainError thrown: same code, message and param', async () => {
@@ -368,17 +431,17 @@ describe('RpcClient and RpcServer over real Redis', () => {
       await sleep(50); // warnings are emitted on a later tick
       const leaks = warnings.filter((w) => w.name === 'MaxListenersExceededWarning');
       expect(leaks.map((w) => w.message)).toEqual([]);
-      expect(await totalJobs(mainQueue)).toBe(0);
+      expect(await holds(async () => (await unacknowledged('rpc-main')) === 0)).toBe(true);
     } finally {
       realProcess.off('warning', onWarning);
       for (const printer of printers) realProcess.on('warning', printer);
     }
   });
 
-  it('answers internal_error at once when BullMQ fails a job outside the handler', async () => {
+  it('answers internal_error at once when the server fails outside the handler', async () => {
     const queueName = 'rpc-failing';
-    // A handler table that throws when looked up: the job fails in BullMQ, not in a handler,
-    // as when BullMQ gives up on a job that stalled too often.
+    // A handler table that throws when looked up: the call fails in the server, not in a
+    // handler.
     const broken = new Proxy({} as RpcHandlers<TestQueueJobs>, {
       get: () => {
         throw new Error('handler table unavailable');
@@ -402,15 +465,8 @@ describe('RpcClient and RpcServer over real Redis', () => {
     expect(caller.inFlight).toBe(0);
   });
 
-  it('times out with upstream_timeout when no server answers, and removes the job', async () => {
+  it('times out with upstream_timeout when no server answers, and the call never runs', async () => {
     const queueName = 'rpc-unserved';
-    const events = track(new QueueEvents(queueName, { connection, prefix }));
-    await events.waitUntilReady();
-    const added: string[] = [];
-    const removed: string[] = [];
-    events.on('added', ({ jobId }) => added.push(jobId));
-    events.on('removed', ({ jobId }) => removed.push(jobId));
-    const queue = track(new Queue(queueName, { connection, prefix }));
     const lonely = track(
       new RpcClient<TestQueueJobs>({ queue: queueName, prefix, redisUrl, timeoutMs: 5000 }),
     );
@@ -426,12 +482,10 @@ describe('RpcClient and RpcServer over real Redis', () => {
     expect(elapsed).toBeGreaterThanOrEqual(295);
     expect(elapsed).toBeLessThan(1300);
     expect(lonely.inFlight).toBe(0);
-    // The job was queued, then taken back out of the queue.
-    expect(await holds(() => added.length === 1 && removed.length === 1)).toBe(true);
-    expect(removed).toEqual(added);
-    expect(await totalJobs(queue)).toBe(0);
+    expect(await redis.xlen(requestKey(prefix, queueName))).toBe(1);
 
-    // A server that starts afterwards must not run the abandoned job.
+    // A server that starts afterwards must not run the abandoned call: it reads it past its
+    // deadline, drops it and acknowledges it.
     const probe = jest.fn(async ({ n }: { n: number }) => n);
     const late = track(
       new RpcServer<TestQueueJobs>({ queue: queueName, prefix, redisUrl }, { probe }),
@@ -439,6 +493,7 @@ describe('RpcClient and RpcServer over real Redis', () => {
     await late.start();
     await sleep(1000);
     expect(probe).not.toHaveBeenCalled();
+    expect(await unacknowledged(queueName)).toBe(0);
   });
 
   it('uses the client-wide timeoutMs when a call gives none', async () => {
@@ -456,7 +511,6 @@ describe('RpcClient and RpcServer over real Redis', () => {
 
   it('rejects the calls still pending when it is closed', async () => {
     const queueName = 'rpc-closing';
-    const queue = track(new Queue(queueName, { connection, prefix }));
     const closing = new RpcClient<TestQueueJobs>({
       queue: queueName,
       prefix,
@@ -468,8 +522,10 @@ describe('RpcClient and RpcServer over real Redis', () => {
 
     const calls = [closing.call('probe', { n: 1 }), closing.call('probe', { n: 2 })];
     const outcomes = calls.map((call) => rejectionOf(call));
-    // Both jobs are queued and nobody serves them: the calls are really pending.
-    expect(await holds(async () => (await queue.getWaitingCount()) === 2)).toBe(true);
+    // Both calls are in the stream and nobody serves them: the calls are really pending.
+    expect(await holds(async () => (await redis.xlen(requestKey(prefix, queueName))) === 2)).toBe(
+      true,
+    );
     expect(closing.inFlight).toBe(2);
 
     await closing.close();
@@ -482,7 +538,7 @@ describe('RpcClient and RpcServer over real Redis', () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
-    // Nothing listens on port 1: adds stall in ioredis's offline queue.
+    // Nothing listens on port 1: appends stall in ioredis's offline queue.
     const stranded = new RpcClient<TestQueueJobs>({
       queue: 'rpc-stranded',
       prefix,
