@@ -2,4 +2,5 @@ export * from './prisma';
 export * from './migrate';
 export * from './embedded';
 export * from './database';
+export * from './keyset';
 export * from './scratch-database';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { isoSeconds, ListPage, OAuthClient } from '@cap/contracts';
-import { Database, Prisma } from '@cap/db';
+import { Database, keysetPage, Prisma } from '@cap/db';
 
 const CLIENT_FIELDS = {
   id: true,
@@ -68,28 +68,24 @@ export class ClientsRepository {
     limit: number,
     startingAfter?: string,
   ): Promise<ListPage<OAuthClient> | null> {
-    let where: Prisma.OauthClientWhereInput = { ownerId };
-    if (startingAfter) {
-      const cursor = await this.db.client.oauthClient.findFirst({
-        where: { ownerId, id: startingAfter },
-        select: { id: true, createdAt: true },
-      });
-      if (!cursor) return null;
-      where = {
-        ownerId,
-        OR: [
-          { createdAt: { lt: cursor.createdAt } },
-          { createdAt: cursor.createdAt, id: { lt: cursor.id } },
-        ],
-      };
-    }
-    const rows = await this.db.client.oauthClient.findMany({
-      where,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: limit + 1,
-      select: CLIENT_FIELDS,
+    return keysetPage({
+      limit,
+      startingAfter,
+      order: 'desc',
+      findCursor: (id) =>
+        this.db.client.oauthClient.findFirst({
+          where: { ownerId, id },
+          select: { id: true, createdAt: true },
+        }),
+      findMany: (page) =>
+        this.db.client.oauthClient.findMany({
+          where: { ownerId, ...page.where },
+          orderBy: page.orderBy,
+          take: page.take,
+          select: CLIENT_FIELDS,
+        }),
+      map: toClient,
     });
-    return { data: rows.slice(0, limit).map(toClient), has_more: rows.length > limit };
   }
 
   /**

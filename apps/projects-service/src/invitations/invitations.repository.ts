@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Invitation, InvitationStatus, isoSeconds, ListPage } from '@cap/contracts';
-import { Database, MemberRole, Prisma } from '@cap/db';
+import { Database, keysetPage, MemberRole, Prisma } from '@cap/db';
 import { lockLiveProject } from '../members/members.repository';
 
 const INVITATION_FIELDS = {
@@ -125,31 +125,24 @@ export class InvitationsRepository {
   ): Promise<ListPage<Invitation> | null> {
     const now = new Date();
     const visible = { ...scope, ...pendingAt(now) };
-    let where: Prisma.InvitationWhereInput = visible;
-    if (startingAfter) {
-      const cursor = await this.db.client.invitation.findFirst({
-        where: { ...visible, id: startingAfter },
-        select: { id: true, createdAt: true },
-      });
-      if (!cursor) return null;
-      where = {
-        ...visible,
-        OR: [
-          { createdAt: { gt: cursor.createdAt } },
-          { createdAt: cursor.createdAt, id: { gt: cursor.id } },
-        ],
-      };
-    }
-    const rows = await this.db.client.invitation.findMany({
-      where,
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      take: limit + 1,
-      select: INVITATION_FIELDS,
+    return keysetPage({
+      limit,
+      startingAfter,
+      order: 'asc',
+      findCursor: (id) =>
+        this.db.client.invitation.findFirst({
+          where: { ...visible, id },
+          select: { id: true, createdAt: true },
+        }),
+      findMany: (page) =>
+        this.db.client.invitation.findMany({
+          where: { ...visible, ...page.where },
+          orderBy: page.orderBy,
+          take: page.take,
+          select: INVITATION_FIELDS,
+        }),
+      map: (r) => toInvitation(r, now),
     });
-    return {
-      data: rows.slice(0, limit).map((r) => toInvitation(r, now)),
-      has_more: rows.length > limit,
-    };
   }
 
   /** Revokes a pending invitation of a live project, under the project's lock. */

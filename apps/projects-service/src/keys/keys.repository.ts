@@ -9,7 +9,7 @@ import {
 } from '@cap/contracts';
 import { Prisma } from '@cap/db';
 import { redactApiKey } from '@cap/auth';
-import { Database } from '@cap/db';
+import { Database, keysetPage } from '@cap/db';
 
 const KEY_FIELDS = {
   id: true,
@@ -100,28 +100,24 @@ export class KeysRepository {
     limit: number,
     startingAfter?: string,
   ): Promise<ListPage<ApiKey> | null> {
-    let where: Prisma.ApiKeyWhereInput = { projectId };
-    if (startingAfter) {
-      const cursor = await this.db.client.apiKey.findFirst({
-        where: { projectId, id: startingAfter },
-        select: { id: true, createdAt: true },
-      });
-      if (!cursor) return null;
-      where = {
-        projectId,
-        OR: [
-          { createdAt: { lt: cursor.createdAt } },
-          { createdAt: cursor.createdAt, id: { lt: cursor.id } },
-        ],
-      };
-    }
-    const rows = await this.db.client.apiKey.findMany({
-      where,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: limit + 1,
-      select: KEY_FIELDS,
+    return keysetPage({
+      limit,
+      startingAfter,
+      order: 'desc',
+      findCursor: (id) =>
+        this.db.client.apiKey.findFirst({
+          where: { projectId, id },
+          select: { id: true, createdAt: true },
+        }),
+      findMany: (page) =>
+        this.db.client.apiKey.findMany({
+          where: { projectId, ...page.where },
+          orderBy: page.orderBy,
+          take: page.take,
+          select: KEY_FIELDS,
+        }),
+      map: toApiKey,
     });
-    return { data: rows.slice(0, limit).map(toApiKey), has_more: rows.length > limit };
   }
 
   async findById(id: string): Promise<KeyRow | null> {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { isoSeconds, ListPage, Member, normaliseEmail } from '@cap/contracts';
-import { Database, MemberRole, Prisma } from '@cap/db';
+import { Database, keysetPage, MemberRole, Prisma } from '@cap/db';
 
 // `users` belongs to auth-server: read here (email and name of members), never written.
 const MEMBER_FIELDS = {
@@ -39,28 +39,25 @@ export class MembersRepository {
     limit: number,
     startingAfter?: string,
   ): Promise<ListPage<Member> | null> {
-    let where: Prisma.MembershipWhereInput = { projectId };
-    if (startingAfter) {
-      const cursor = await this.db.client.membership.findFirst({
-        where: { projectId, userId: startingAfter },
-        select: { userId: true, createdAt: true },
-      });
-      if (!cursor) return null;
-      where = {
-        projectId,
-        OR: [
-          { createdAt: { gt: cursor.createdAt } },
-          { createdAt: cursor.createdAt, userId: { gt: cursor.userId } },
-        ],
-      };
-    }
-    const rows = await this.db.client.membership.findMany({
-      where,
-      orderBy: [{ createdAt: 'asc' }, { userId: 'asc' }],
-      take: limit + 1,
-      select: MEMBER_FIELDS,
+    return keysetPage({
+      limit,
+      startingAfter,
+      order: 'asc',
+      tie: 'userId',
+      findCursor: (userId) =>
+        this.db.client.membership.findFirst({
+          where: { projectId, userId },
+          select: { userId: true, createdAt: true },
+        }),
+      findMany: (page) =>
+        this.db.client.membership.findMany({
+          where: { projectId, ...page.where },
+          orderBy: page.orderBy,
+          take: page.take,
+          select: MEMBER_FIELDS,
+        }),
+      map: toMember,
     });
-    return { data: rows.slice(0, limit).map(toMember), has_more: rows.length > limit };
   }
 
   /** The id of the user with this email (stored lower-cased), or `null`. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { isoSeconds, ListPage, Project } from '@cap/contracts';
 import { MemberRole, Prisma } from '@cap/db';
-import { Database } from '@cap/db';
+import { Database, keysetPage } from '@cap/db';
 
 const PROJECT_FIELDS = { id: true, name: true, regionId: true, createdAt: true } as const;
 type ProjectRow = Prisma.ProjectGetPayload<{ select: typeof PROJECT_FIELDS }>;
@@ -34,28 +34,24 @@ export class ProjectsRepository {
       memberships: { some: { userId } },
       ...(onlyProjectId === undefined ? {} : { id: onlyProjectId }),
     };
-    let where = visible;
-    if (startingAfter) {
-      const cursor = await this.db.client.project.findFirst({
-        where: { ...visible, id: startingAfter },
-        select: { id: true, createdAt: true },
-      });
-      if (!cursor) return null;
-      where = {
-        ...visible,
-        OR: [
-          { createdAt: { lt: cursor.createdAt } },
-          { createdAt: cursor.createdAt, id: { lt: cursor.id } },
-        ],
-      };
-    }
-    const rows = await this.db.client.project.findMany({
-      where,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: limit + 1,
-      select: PROJECT_FIELDS,
+    return keysetPage({
+      limit,
+      startingAfter,
+      order: 'desc',
+      findCursor: (id) =>
+        this.db.client.project.findFirst({
+          where: { ...visible, id },
+          select: { id: true, createdAt: true },
+        }),
+      findMany: (page) =>
+        this.db.client.project.findMany({
+          where: { ...visible, ...page.where },
+          orderBy: page.orderBy,
+          take: page.take,
+          select: PROJECT_FIELDS,
+        }),
+      map: toProject,
     });
-    return { data: rows.slice(0, limit).map(toProject), has_more: rows.length > limit };
   }
 
   /** Creates the project with `ownerId` as its owner, in one transaction. */

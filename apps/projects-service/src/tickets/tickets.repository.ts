@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { isoSeconds, ListPage, SupportTicket, TICKET_STATUSES, TicketStatus } from '@cap/contracts';
-import { Database, Prisma } from '@cap/db';
+import { Database, keysetPage, Prisma } from '@cap/db';
 
 const TICKET_FIELDS = {
   id: true,
@@ -70,28 +70,24 @@ export class TicketsRepository {
     startingAfter?: string,
   ): Promise<ListPage<SupportTicket> | null> {
     const visible = visibleTo(viewer);
-    let where: Prisma.SupportTicketWhereInput = visible;
-    if (startingAfter) {
-      const cursor = await this.db.client.supportTicket.findFirst({
-        where: { ...visible, id: startingAfter },
-        select: { id: true, createdAt: true },
-      });
-      if (!cursor) return null;
-      where = {
-        ...visible,
-        OR: [
-          { createdAt: { lt: cursor.createdAt } },
-          { createdAt: cursor.createdAt, id: { lt: cursor.id } },
-        ],
-      };
-    }
-    const rows = await this.db.client.supportTicket.findMany({
-      where,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: limit + 1,
-      select: TICKET_FIELDS,
+    return keysetPage({
+      limit,
+      startingAfter,
+      order: 'desc',
+      findCursor: (id) =>
+        this.db.client.supportTicket.findFirst({
+          where: { ...visible, id },
+          select: { id: true, createdAt: true },
+        }),
+      findMany: (page) =>
+        this.db.client.supportTicket.findMany({
+          where: { ...visible, ...page.where },
+          orderBy: page.orderBy,
+          take: page.take,
+          select: TICKET_FIELDS,
+        }),
+      map: toTicket,
     });
-    return { data: rows.slice(0, limit).map(toTicket), has_more: rows.length > limit };
   }
 
   /** One of the viewer's tickets, or `null` (also when it is someone else's). */
