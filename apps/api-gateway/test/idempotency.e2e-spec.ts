@@ -23,8 +23,8 @@ let bob: Tenant;
 let second: RunningApp | undefined;
 /**
  * Alice's key with the highest rate limit, for the bursts of 20: the gateway's limiter refuses
- * concurrent requests of a key with the default limit long before the limit (see the failing
- * test at the end), which would hide what idempotency does.
+ * concurrent requests of a key with the default limit once refused some of them early (the
+ * regression test at the end), which would hide what idempotency does.
  */
 let burstKey: string;
 
@@ -338,12 +338,10 @@ describe('the secret of a key, replayed', () => {
 });
 
 describe('a burst on a key with the default rate limit (600 per minute)', () => {
-  // Product bug (apps/api-gateway/src/rate-limit/sliding-window.limiter.ts, `take`): requests
-  // that wait on the same lease renewal share its 3 permits (0.5 % of 600); those that find
-  // them spent answer 429 at once, with RateLimit-Remaining ≈ 597 and Retry-After 60, instead
-  // of renewing the lease. 20 concurrent requests of a fresh key get about 17 × 429. How many
-  // wait together depends on timing, so the burst is repeated (5 rounds, 100 requests: well
-  // within the limit).
+  // Regression test for a fixed limiter bug (sliding-window.limiter.ts, `take`): requests that
+  // waited on the same lease renewal shared its 3 permits (0.5 % of 600), and those that found
+  // them spent answered 429 at once instead of renewing the lease. How many wait together
+  // depends on timing, so the burst is repeated (5 rounds, 100 requests: well within the limit).
   it('20 concurrent requests with one Idempotency-Key: one runs, none is 429', async () => {
     const statuses: number[] = [];
     for (let round = 0; round < 5; round++) {

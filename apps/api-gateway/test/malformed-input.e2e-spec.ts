@@ -463,8 +463,8 @@ function badRequests(o: Operation): Bad[] {
   raw('body: truncated JSON', JSON.stringify(base ?? {}).slice(0, -1), { code: 'invalid_json' });
   raw('body: JSON with a trailing comma', '{"a":1,}', { code: 'invalid_json' });
   if (!base) {
-    // A POST without a body schema (revoke): parsed JSON is not looked at (see the failing
-    // test at the end), so only what fails before parsing is sent; the rest would revoke.
+    // A POST without a body schema (revoke): parsed JSON is not looked at, so only what fails
+    // before parsing is sent; the rest would revoke.
     return out;
   }
   for (const [kind, text] of [

@@ -41,8 +41,8 @@ const unauthenticated = () => new DomainError('unauthenticated', UNAUTHENTICATED
  * It runs as Fastify hooks attached to each `/v1` route as Nest registers it, not as a Nest
  * guard: each route's access rules are bound once, at startup, and a request with a cached
  * credential and a leased permit is decided without a promise, a metadata lookup or any I/O.
- * A guard's await chain and per-request context objects cost about a third of the gateway's
- * throughput (bench/README). A `/v1` route with no `@ApiDoc` declaration stops the app at
+ * (a guard would add an await chain and per-request context objects; README.md, "Performance",
+ * has the measured per-request costs). A `/v1` route with no `@ApiDoc` declaration stops the app at
  * startup rather than being served unguarded.
  *
  * Credentials are checked by the `@nestjs/passport` bearer strategy (`validate`) whenever this
