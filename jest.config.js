@@ -13,6 +13,7 @@ module.exports = {
   transform: { '^.+\\.(ts|js|mjs)$': ['@swc/jest', { ...swcrc, swcrc: false }] },
   transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi|oidc-provider)/)'],
   moduleNameMapper: {
+    '^@cap/db/testing$': '<rootDir>/libs/db/src/testing.ts',
     '^@cap/(.*)$': '<rootDir>/libs/$1/src/index.ts',
     // The SDKs' sources import with `.js` extensions, as their ESM build needs.
     '^(\\.{1,2}/.*)\\.js$': '$1',

@@ -3,4 +3,3 @@ export * from './migrate';
 export * from './embedded';
 export * from './database';
 export * from './keyset';
-export * from './scratch-database';

@@ -1,4 +1,4 @@
-import { createScratchDatabase, ScratchDatabase } from '@cap/db';
+import { createScratchDatabase, ScratchDatabase } from '@cap/db/testing';
 import { TEST_ENV } from './env';
 
 export type TestDatabase = ScratchDatabase;
