@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole platform on one machine. Checks Redis, starts the embedded database
- * unless DATABASE_URL is set, applies migrations, then runs the four apps as child processes
+ * unless DATABASE_URL is set, applies migrations, then runs the five apps (the console too) as child processes
  * and reports when every one is ready. Ctrl-C stops them all cleanly.
  */
 import { ChildProcess, spawn } from 'node:child_process';
