@@ -68,6 +68,11 @@ export default tseslint.config(
               sourceTag: 'scope:admin',
               onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'],
             },
+            // The console is a client of /v1 and the auth-server: no database, no queues' code.
+            {
+              sourceTag: 'scope:console',
+              onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'],
+            },
           ],
         },
       ],

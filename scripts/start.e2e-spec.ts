@@ -86,7 +86,7 @@ describe('npm start', () => {
     await cleanRedisPrefix(prefix);
   });
 
-  it('brings up all four apps on the embedded database, serves the seed, stops on Ctrl-C', async () => {
+  it('brings up all five apps on the embedded database, serves the seed, stops on Ctrl-C', async () => {
     const base = await freePort();
     const env: Record<string, string> = {
       DATA_DIR: dataDir,
@@ -102,7 +102,7 @@ describe('npm start', () => {
       const seconds = (Date.now() - started) / 1000;
       expect(seconds).toBeLessThan(60);
       process.stderr.write(`npm start: ${line.trim()} (measured ${seconds.toFixed(1)} s)\n`);
-      for (const port of [base, base + 1, base + 2, base + 3]) {
+      for (const port of [base, base + 1, base + 2, base + 3, base + 4]) {
         const res = await fetch(`http://127.0.0.1:${port}/readyz`);
         expect(res.status).toBe(200);
       }

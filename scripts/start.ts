@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole platform on one machine. Checks Redis, starts the embedded database
- * unless DATABASE_URL is set, applies migrations, then runs the four apps as child processes
+ * unless DATABASE_URL is set, applies migrations, then runs the five apps (the console too) as child processes
  * and reports when every one is ready. Ctrl-C stops them all cleanly.
  */
 import { ChildProcess, spawn } from 'node:child_process';
@@ -31,6 +31,8 @@ const APPS = [
   { name: 'auth-server', port: env.PORT_BASE + 1 },
   { name: 'usage-worker', port: env.PORT_BASE + 3 },
   { name: 'api-gateway', port: env.PORT_BASE },
+  // The migration registers the console's OAuth client for port 8084 (PORT_BASE 8080).
+  { name: 'console', port: env.PORT_BASE + 4 },
 ] as const;
 
 const say = (line: string) => process.stderr.write(`[start] ${line}\n`);
@@ -177,6 +179,8 @@ async function main(): Promise<void> {
           API_AUDIENCE: env.API_AUDIENCE ?? `http://127.0.0.1:${env.PORT_BASE}`,
           OAUTH_AUDIENCE: env.API_AUDIENCE ?? `http://127.0.0.1:${env.PORT_BASE}`,
           REQUEST_ID_SECRET: requestIdSecret,
+          // The console: a client of the gateway's /v1 like any app.
+          API_URL: `http://127.0.0.1:${env.PORT_BASE}`,
           // The embedded database serves one session: keep each app's pool small there.
           ...(embedded ? { DB_POOL_MAX: '2' } : {}),
         },
@@ -194,7 +198,8 @@ async function main(): Promise<void> {
   await Promise.all(APPS.map((app) => waitReady(app.port, deadline)));
   say(
     `ready in ${((Date.now() - started) / 1000).toFixed(1)} s — API ` +
-      `http://127.0.0.1:${env.PORT_BASE}/v1, OAuth http://127.0.0.1:${env.PORT_BASE + 1}. ` +
+      `http://127.0.0.1:${env.PORT_BASE}/v1, OAuth http://127.0.0.1:${env.PORT_BASE + 1}, ` +
+      `console http://127.0.0.1:${env.PORT_BASE + 4}. ` +
       'Ctrl-C stops everything.',
   );
 }

@@ -1,0 +1,70 @@
+import type { ApiErrorBody } from './api.client';
+
+export function esc(value: string | number | null | undefined): string {
+  return String(value ?? '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+const STYLE = `
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#1b1f24;background:#f6f8fa}
+header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;padding:.75rem 1rem;background:#0b3d91;color:#fff}
+header a{color:#fff}nav{display:flex;flex-wrap:wrap;gap:.75rem}main{max-width:960px;margin:0 auto;padding:1rem;overflow-wrap:anywhere}
+section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:1rem;margin:0 0 1rem}
+label{display:block;font-weight:600;margin:.5rem 0 .25rem}input,select,textarea{font:inherit;width:100%;max-width:32rem;padding:.4rem;border:1px solid #57606a;border-radius:4px}
+input[type=checkbox]{width:auto}fieldset{border:1px solid #d0d7de;border-radius:4px}
+button{font:inherit;padding:.4rem .9rem;margin-top:.5rem;border-radius:4px;border:1px solid #0b3d91;background:#0b3d91;color:#fff;cursor:pointer}
+button.danger{background:#a40e26;border-color:#a40e26}button.plain{background:#fff;color:#0b3d91}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem;border-bottom:1px solid #d0d7de;vertical-align:top}
+.table-wrap{overflow-x:auto}.error{border-color:#a40e26;background:#fff5f5}.secret{border-color:#9a6700;background:#fff8c5}
+code{word-break:break-all}.muted{color:#57606a}.chart{width:100%;height:auto;aspect-ratio:3/1}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}:focus-visible{outline:3px solid #d4a72c;outline-offset:2px}`;
+
+export interface Layout {
+  title: string;
+  csrf?: string;
+  email?: string;
+  body: string;
+}
+
+export function page({ title, csrf, email, body }: Layout): string {
+  const nav = csrf
+    ? `<nav aria-label="Main"><a href="/projects">Projects</a><a href="/oauth-apps">OAuth apps</a><a href="/support">Support</a></nav>
+<form method="post" action="/signout" style="margin-left:auto"><input type="hidden" name="_csrf" value="${esc(csrf)}">
+<span>${esc(email)}</span> <button class="plain" type="submit">Sign out</button></form>`
+    : '';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)} · Developer console</title>
+<style>${STYLE}</style></head><body><header><strong><a href="/">Developer console</a></strong>${nav}</header>
+<main><h1>${esc(title)}</h1>${body}</main>
+<script>document.addEventListener('click',e=>{const b=e.target.closest('[data-copy]');if(!b)return;
+navigator.clipboard.writeText(b.getAttribute('data-copy')).then(()=>{b.firstChild.textContent='Copied'},()=>{b.firstChild.textContent='Select and copy'})});</script>
+</body></html>`;
+}
+
+export const copyButton = (value: string, label: string) =>
+  `<button type="button" class="plain" data-copy="${esc(value)}"><span>Copy</span><span class="sr"> ${esc(label.replace(/^Copy /, ''))}</span></button>`;
+
+/** An API error, readable, with its request id (copyable) and a ticket one click away. */
+export function errorBox(error: ApiErrorBody): string {
+  const rid = error.request_id;
+  return `<section class="error" role="alert"><h2>Something went wrong</h2><p>${esc(error.message)}</p>
+<p class="muted">Code <code>${esc(error.code)}</code>${error.param ? ` · field <code>${esc(error.param)}</code>` : ''}</p>
+${
+  rid
+    ? `<p>Request id <code id="rid">${esc(rid)}</code> ${copyButton(rid, 'Copy request id')}
+<a href="/support?request_id=${encodeURIComponent(rid)}">Open a support ticket with it</a></p>`
+    : ''
+}</section>`;
+}
+
+export const csrfField = (csrf: string) =>
+  `<input type="hidden" name="_csrf" value="${esc(csrf)}">`;
+
+export const fmtTime = (iso: string | null | undefined) =>
+  iso
+    ? `<time datetime="${esc(iso)}">${esc(iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'))}</time>`
+    : '—';
