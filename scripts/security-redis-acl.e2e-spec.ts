@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { newApiKey } from '@cap/auth';
 import { DomainError, ProjectsJobs, QUEUES } from '@cap/contracts';
-import { aclSetUserArgs, REDIS_SERVICES, RedisService, RpcClient } from '@cap/queue';
+import { aclSetUserArgs, bullQueueName, REDIS_SERVICES, RedisService, RpcClient } from '@cap/queue';
 import { apiRequest, TEST_ENV, testQueuePrefix, TestPlatform } from '@cap/testing';
 
 const prefix = testQueuePrefix();
@@ -95,16 +95,16 @@ describe('security: every service as its own Redis user', () => {
 
   it("the gateway's user is refused (NOPERM) adding a job to an admin queue", async () => {
     const gateway = new Redis(urlOf('api-gateway'), { maxRetriesPerRequest: 1 });
-    const queue = new Queue(QUEUES.adminProjects, { connection: gateway, prefix });
+    const queue = new Queue(bullQueueName(QUEUES.adminProjects), { connection: gateway, prefix });
     queue.on('error', () => undefined);
     try {
       const { secret: _secret, ...stored } = newApiKey();
       await expect(
         queue.add('admin.keys.create', { v: 1, project_id: 'prj_x', name: 'minted', ...stored }),
       ).rejects.toThrow(/NOPERM/);
-      await expect(gateway.lpush(`${prefix}:${QUEUES.adminIdentity}:wait`, 'x')).rejects.toThrow(
-        /NOPERM/,
-      );
+      await expect(
+        gateway.lpush(`${prefix}:${bullQueueName(QUEUES.adminIdentity)}:wait`, 'x'),
+      ).rejects.toThrow(/NOPERM/);
       // Nor anyone else's keys, nor commands beyond its keys.
       await expect(gateway.get(`${prefix}:oidc:Session:x`)).rejects.toThrow(/NOPERM/);
       await expect(gateway.set(`${prefix}:revoked:jti:x`, '1')).rejects.toThrow(/NOPERM/);

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
 import { QUEUES } from '@cap/contracts';
+import { bullQueueName } from './redis';
 
 /**
  * The Redis users of the platform, one per service, each allowed only the keys and channels it
  * needs under the queue prefix. The one place they are written: `scripts/redis-acl.ts` prints
  * them as an ACL file (Compose, k8s) or as `ACL SETUSER` commands, and the tests create them.
  *
- * What BullMQ needs, measured against Redis 7: a queue `Q` lives in keys `<prefix>:Q:*` only
+ * What BullMQ needs, measured against Redis 7: a queue `Q` lives in keys `<prefix>:{Q}:*` only
  * (jobs, wait/active/… lists and sets, the `events` stream, `meta`, `marker`, locks); it runs Lua
  * through EVALSHA (EVAL when the script is not loaded yet), reads INFO (version, eviction
  * policy) and names its connections (CLIENT SETNAME). Commands inside a script are checked
- * against the same key patterns. Request/reply answers travel on `<prefix>:rpc-replies:<id>`
+ * against the same key patterns. Request/reply answers travel on `<prefix>:rpc-replies:{<id>}`
  * streams (`rpc-replies.ts`); events on `<prefix>:events:*` channels (`EventBus`).
  */
 export type RedisService =
@@ -46,6 +47,11 @@ const COMMANDS = [
   '+client|setname',
   '+client|getname',
   '+client|id',
+  // A Cluster client learns the slot layout and checks the cluster's state (READONLY, ASKING
+  // are @connection).
+  '+cluster|slots',
+  '+cluster|shards',
+  '+cluster|info',
 ];
 
 /** Every channel of CHANNELS (and the auth-server's signing-key channel) is `events:…`. */
@@ -83,7 +89,8 @@ const OWN_KEYS: Record<RedisService, Access> = {
 export function redisAclRules(service: RedisService, prefix: string): string[] {
   const own = OWN_KEYS[service];
   const keys = [
-    ...QUEUES_OF[service].map((q) => `${q}:*`),
+    // BullMQ's name of a queue is hash-tagged (`{projects}`): one Cluster slot per queue.
+    ...QUEUES_OF[service].map((q) => `${bullQueueName(q)}:*`),
     // Every request/reply client reads its own stream; every server appends to its callers'.
     'rpc-replies:*',
     ...own.keys,

@@ -1,13 +1,13 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { DomainError, JobMap, randomBase62, RpcReply } from '@cap/contracts';
-import { createRedis } from './redis';
+import { bullQueueName, createRedis, RedisClient, RedisTarget } from './redis';
 import { callJobId, REPLY_FIELD, ReplyMessage, replyKey } from './rpc-replies';
 
 export interface RpcClientOptions {
   queue: string;
   prefix: string;
-  redisUrl: string;
+  /** Where Redis is: a URL, or a target from `redisTarget` (Sentinel, Cluster). */
+  redisUrl: RedisTarget;
   /** Deadline of a call; past it the caller gets `503 upstream_timeout`. */
   timeoutMs: number;
 }
@@ -32,16 +32,19 @@ const REPLY_WAIT_MS = 1_000;
 export class RpcClient<J extends JobMap> {
   private readonly id = randomBase62(16);
   private readonly queue: Queue;
-  private readonly connection: Redis;
+  private readonly connection: RedisClient;
   /** The reply loop blocks on its connection (XREAD BLOCK): it gets one of its own. */
-  private readonly replies: Redis;
+  private readonly replies: RedisClient;
   private readonly pending = new Map<string, Pending>();
   private closed = false;
   private readonly reading: Promise<void>;
 
   constructor(private readonly options: RpcClientOptions) {
     this.connection = createRedis(options.redisUrl);
-    this.queue = new Queue(options.queue, { connection: this.connection, prefix: options.prefix });
+    this.queue = new Queue(bullQueueName(options.queue), {
+      connection: this.connection,
+      prefix: options.prefix,
+    });
     this.queue.on('error', () => undefined);
     this.replies = createRedis(options.redisUrl, {
       // Named, so an operator (or a test) can tell it in CLIENT LIST.

@@ -15,9 +15,9 @@ export const REPLY_TTL_MS = 60_000;
 /** The field of a stream entry that holds the reply (`ReplyMessage` as JSON). */
 export const REPLY_FIELD = 'm';
 
-/** The stream a client's replies are appended to. */
+/** The stream a client's replies are appended to (hash-tagged: one Cluster slot per client). */
 export function replyKey(prefix: string, clientId: string): string {
-  return `${prefix}:rpc-replies:${clientId}`;
+  return `${prefix}:rpc-replies:{${clientId}}`;
 }
 
 /** A job id for a call of `clientId` (BullMQ ids may not contain `:` or be integers). */

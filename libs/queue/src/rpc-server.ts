@@ -1,8 +1,15 @@
 import { Job, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisEnv } from '@cap/config';
 import { DomainError, isAdminJob, isAdminQueue, JobMap, RpcReply } from '@cap/contracts';
 import { Metrics } from '@cap/observability';
-import { createRedis, execOrThrow } from './redis';
+import {
+  bullQueueName,
+  createRedis,
+  execOrThrow,
+  RedisClient,
+  redisTarget,
+  RedisTarget,
+} from './redis';
 import { callerOf, REPLY_FIELD, REPLY_TTL_MS, ReplyMessage, replyKey } from './rpc-replies';
 
 /** A handler for each job of a map. */
@@ -13,7 +20,8 @@ export type RpcHandlers<J extends JobMap> = {
 export interface RpcServerOptions {
   queue: string;
   prefix: string;
-  redisUrl: string;
+  /** Where Redis is: a URL, or a target from `redisTarget` (Sentinel, Cluster). */
+  redisUrl: RedisTarget;
   concurrency?: number;
   /** Called with every error that is not a `DomainError` (it becomes `internal_error`). */
   onUnexpectedError?: (err: unknown, job: { name: string; id?: string }) => void;
@@ -26,7 +34,7 @@ type Outcome = 'ok' | 'domain_error' | 'internal_error';
 /** The options every app derives from its config: queue prefix, Redis, an error logger. */
 export function rpcServerOptions(
   queue: string,
-  config: { QUEUE_PREFIX: string; REDIS_URL: string },
+  config: { QUEUE_PREFIX: string } & RedisEnv,
   logger: { error: (obj: object, msg: string) => void },
   metrics: Metrics,
   concurrency?: number,
@@ -34,7 +42,7 @@ export function rpcServerOptions(
   return {
     queue,
     prefix: config.QUEUE_PREFIX,
-    redisUrl: config.REDIS_URL,
+    redisUrl: redisTarget(config),
     concurrency,
     onUnexpectedError: (err, job) => logger.error({ err, job }, 'job failed'),
     metrics,
@@ -50,7 +58,8 @@ export function rpcServerOptions(
  */
 export class RpcServer<J extends JobMap> {
   private worker?: Worker;
-  private replies?: Redis;
+  private replies?: RedisClient;
+  private connection?: RedisClient;
   private readonly observe?: (job: string, outcome: Outcome, seconds: number) => void;
 
   constructor(
@@ -71,8 +80,10 @@ export class RpcServer<J extends JobMap> {
 
   async start(): Promise<void> {
     this.replies = createRedis(this.options.redisUrl);
-    this.worker = new Worker(this.options.queue, (job: Job) => this.dispatch(job), {
-      connection: { url: this.options.redisUrl, maxRetriesPerRequest: null },
+    // BullMQ duplicates it for its blocking reads, and closes only those.
+    this.connection = createRedis(this.options.redisUrl);
+    this.worker = new Worker(bullQueueName(this.options.queue), (job: Job) => this.dispatch(job), {
+      connection: this.connection,
       prefix: this.options.prefix,
       concurrency: this.options.concurrency ?? 16,
     });
@@ -160,6 +171,7 @@ export class RpcServer<J extends JobMap> {
   async close(): Promise<void> {
     await this.worker?.close();
     this.replies?.disconnect();
+    this.connection?.disconnect();
   }
 
   onApplicationBootstrap(): Promise<void> {

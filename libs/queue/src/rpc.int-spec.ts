@@ -6,7 +6,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { DomainError } from '@cap/contracts';
 // Test helpers only: libs/testing is not a runtime dependency of libs/queue.
 import { cleanRedisPrefix, eventually, sleep, TEST_ENV, testQueuePrefix } from '@cap/testing';
-import { createRedis } from './redis';
+import { bullQueueName, createRedis } from './redis';
 import { RpcClient } from './rpc-client';
 import { RpcHandlers, RpcServer } from './rpc-server';
 
@@ -123,7 +123,7 @@ beforeAll(async () => {
     new RpcClient<ClientJobs>({ queue: 'rpc-main', prefix, redisUrl, timeoutMs: 5000 }),
   );
   await client.ready();
-  mainQueue = track(new Queue('rpc-main', { connection, prefix }));
+  mainQueue = track(new Queue(bullQueueName('rpc-main'), { connection, prefix }));
 });
 
 afterAll(async () => {
@@ -277,7 +277,7 @@ describe('RpcClient and RpcServer over real Redis', () => {
   });
 
   it('keeps the queue events free of replies, and still answers a caller that names no stream', async () => {
-    const events = track(new QueueEvents('rpc-main', { connection, prefix }));
+    const events = track(new QueueEvents(bullQueueName('rpc-main'), { connection, prefix }));
     await events.waitUntilReady();
     const completed = new Map<string, unknown>();
     events.on('completed', ({ jobId, returnvalue }) => completed.set(jobId, returnvalue));
@@ -404,13 +404,13 @@ describe('RpcClient and RpcServer over real Redis', () => {
 
   it('times out with upstream_timeout when no server answers, and removes the job', async () => {
     const queueName = 'rpc-unserved';
-    const events = track(new QueueEvents(queueName, { connection, prefix }));
+    const events = track(new QueueEvents(bullQueueName(queueName), { connection, prefix }));
     await events.waitUntilReady();
     const added: string[] = [];
     const removed: string[] = [];
     events.on('added', ({ jobId }) => added.push(jobId));
     events.on('removed', ({ jobId }) => removed.push(jobId));
-    const queue = track(new Queue(queueName, { connection, prefix }));
+    const queue = track(new Queue(bullQueueName(queueName), { connection, prefix }));
     const lonely = track(
       new RpcClient<TestQueueJobs>({ queue: queueName, prefix, redisUrl, timeoutMs: 5000 }),
     );
@@ -456,7 +456,7 @@ describe('RpcClient and RpcServer over real Redis', () => {
 
   it('rejects the calls still pending when it is closed', async () => {
     const queueName = 'rpc-closing';
-    const queue = track(new Queue(queueName, { connection, prefix }));
+    const queue = track(new Queue(bullQueueName(queueName), { connection, prefix }));
     const closing = new RpcClient<TestQueueJobs>({
       queue: queueName,
       prefix,
