@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { QUEUES } from '@cap/contracts';
+import { CHANNELS, QUEUES } from '@cap/contracts';
 import { bullQueueName } from './redis';
 
 /**
@@ -36,6 +36,9 @@ const COMMANDS = [
   '+@write',
   '+@scripting',
   '+@pubsub',
+  // Publishing is granted per channel, to the channel's owner only (`CHANNELS_OF`).
+  '-publish',
+  '-spublish',
   '+@transaction',
   '+@connection',
   '-@dangerous',
@@ -54,8 +57,26 @@ const COMMANDS = [
   '+cluster|info',
 ];
 
-/** Every channel of CHANNELS (and the auth-server's signing-key channel) is `events:…`. */
-const EVENT_CHANNELS = 'events:*';
+/**
+ * The channels each service publishes and subscribes to. Redis checks one channel list for both
+ * (`&…`), so publishing is a selector of its own, `(+publish &<channel>…)`, and the user's own
+ * rules allow SUBSCRIBE only: a gateway (or anyone but a channel's owner) cannot forge a
+ * revocation event that every gateway would act on.
+ */
+const CHANNELS_OF: Record<RedisService, { publish: string[]; subscribe: string[] }> = {
+  // Drops revoked keys and tokens from its caches.
+  'api-gateway': { publish: [], subscribe: [CHANNELS.keyRevoked, CHANNELS.tokenRevoked] },
+  // Revokes tokens (and their grants); rotates and reloads its signing keys.
+  'auth-server': {
+    publish: [CHANNELS.tokenRevoked, CHANNELS.signingKeysChanged],
+    subscribe: [CHANNELS.signingKeysChanged],
+  },
+  // Revokes keys; revokes the keys made with a revoked grant.
+  'projects-service': { publish: [CHANNELS.keyRevoked], subscribe: [CHANNELS.tokenRevoked] },
+  'usage-worker': { publish: [], subscribe: [] },
+  // The operator's CLI acts through the services' queues, which publish.
+  admin: { publish: [], subscribe: [] },
+};
 
 interface Access {
   /** Key patterns read and written. */
@@ -99,10 +120,18 @@ export function redisAclRules(service: RedisService, prefix: string): string[] {
     'reset',
     ...keys.map((k) => `~${prefix}:${k}`),
     ...(own.readKeys ?? []).map((k) => `%R~${prefix}:${k}`),
-    // Events (key and token revocations, signing-key changes): published and heard by several.
-    `&${prefix}:${EVENT_CHANNELS}`,
+    'resetchannels',
+    ...CHANNELS_OF[service].subscribe.map((c) => `&${prefix}:${c}`),
     ...COMMANDS,
+    ...publishSelector(service, prefix),
   ];
+}
+
+/** The selector that lets `service` publish on its own channels (none when it owns none). */
+function publishSelector(service: RedisService, prefix: string): string[] {
+  const channels = CHANNELS_OF[service].publish;
+  if (channels.length === 0) return [];
+  return [`(+publish ${channels.map((c) => `&${prefix}:${c}`).join(' ')})`];
 }
 
 /** The user name of `service`: `<userPrefix><service>` (`cap-api-gateway`, …). */
