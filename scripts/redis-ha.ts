@@ -108,7 +108,8 @@ export async function runJourney(platform: TestPlatform, label: string): Promise
 
   const list = await call('GET', '/v1/projects', tenant.secret);
   expect(list.status).toBe(200);
-  expect(list.json.data.map((p: { id: string }) => p.id)).toContain(tenant.project.id);
+  const listed = (list.json as { data: { id: string }[] }).data.map((p) => p.id);
+  expect(listed).toContain(tenant.project.id);
 
   const idem = randomBytes(8).toString('hex');
   const created = await call(
