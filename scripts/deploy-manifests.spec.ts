@@ -401,7 +401,7 @@ describe('docker-compose.yml', () => {
       expect(gateway).not.toMatch(/admin-(projects|identity)/);
       expect(gateway).not.toMatch(/~\*|allkeys|\+@all/);
       const admin = lines.find((l) => l.startsWith('user cap-admin '))!;
-      expect(admin).toContain('~cap:admin-projects:*');
+      expect(admin).toContain('~cap:{admin-projects}:*');
       // Without every password it writes nothing.
       const partial = spawnSync(
         process.execPath,
