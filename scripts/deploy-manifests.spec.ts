@@ -395,11 +395,13 @@ describe('docker-compose.yml', () => {
       expect(lines[0]).toBe('user default off');
       expect(run.stdout).not.toMatch(/password-\d/);
       const gateway = lines.find((l) => l.startsWith('user cap-api-gateway '))!;
-      expect(gateway).toContain('~cap:projects:*');
+      expect(gateway).toContain('~cap:{projects}:*');
+      // Gateways only listen: no channel to publish on, no channel pattern.
+      expect(gateway).not.toMatch(/\(\+publish|&[^ ]*\*/);
       expect(gateway).not.toMatch(/admin-(projects|identity)/);
       expect(gateway).not.toMatch(/~\*|allkeys|\+@all/);
       const admin = lines.find((l) => l.startsWith('user cap-admin '))!;
-      expect(admin).toContain('~cap:admin-projects:*');
+      expect(admin).toContain('~cap:{admin-projects}:*');
       // Without every password it writes nothing.
       const partial = spawnSync(
         process.execPath,

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { newApiKey } from '@cap/auth';
-import { DomainError, ProjectsJobs, QUEUES } from '@cap/contracts';
+import { CHANNELS, DomainError, ProjectsJobs, QUEUES } from '@cap/contracts';
 import { aclSetUserArgs, REDIS_SERVICES, RedisService, requestKey, RpcClient } from '@cap/queue';
 import { apiRequest, TEST_ENV, testQueuePrefix, TestPlatform } from '@cap/testing';
 
@@ -123,6 +123,59 @@ describe('security: every service as its own Redis user', () => {
       await expect(gateway.get(`other:rl:{x}`)).rejects.toThrow(/NOPERM/);
     } finally {
       gateway.disconnect();
+    }
+  });
+
+  it("only a channel's owner may publish on it: nobody else can forge a revocation", async () => {
+    const connect = (service: RedisService) => {
+      const redis = new Redis(urlOf(service), { maxRetriesPerRequest: 1 });
+      redis.on('error', () => undefined);
+      return redis;
+    };
+    const channel = (name: string) => `${prefix}:${name}`;
+    const forbidden: [RedisService, string][] = [
+      // The gateways only listen; a compromised one must not revoke for every other.
+      ['api-gateway', CHANNELS.keyRevoked],
+      ['api-gateway', CHANNELS.tokenRevoked],
+      ['api-gateway', CHANNELS.signingKeysChanged],
+      // Each service publishes its own revocations only.
+      ['projects-service', CHANNELS.tokenRevoked],
+      ['auth-server', CHANNELS.keyRevoked],
+      ['usage-worker', CHANNELS.keyRevoked],
+      ['usage-worker', CHANNELS.tokenRevoked],
+      ['admin', CHANNELS.keyRevoked],
+    ];
+    const listener = connect('api-gateway');
+    const heard: string[] = [];
+    listener.on('message', (c: string) => heard.push(c));
+    const clients: Redis[] = [listener];
+    try {
+      await listener.subscribe(channel(CHANNELS.keyRevoked), channel(CHANNELS.tokenRevoked));
+      for (const [service, name] of forbidden) {
+        const client = connect(service);
+        clients.push(client);
+        await expect(client.publish(channel(name), '{"v":1}')).rejects.toThrow(/NOPERM/);
+      }
+      // Nor may a service listen where it has no business.
+      const sneaky = connect('usage-worker');
+      clients.push(sneaky);
+      await expect(sneaky.subscribe(channel(CHANNELS.tokenRevoked))).rejects.toThrow(/NOPERM/);
+      // The owners may, and the gateway hears them.
+      const projects = connect('projects-service');
+      const auth = connect('auth-server');
+      clients.push(projects, auth);
+      // Well-formed events naming nothing (the platform's own apps hear them too).
+      const none = '{"v":1,"key_ids":[],"jtis":[],"grant_ids":[]}';
+      // This listener and the platform's gateway.
+      expect(await projects.publish(channel(CHANNELS.keyRevoked), none)).toBeGreaterThanOrEqual(2);
+      expect(await auth.publish(channel(CHANNELS.tokenRevoked), none)).toBeGreaterThanOrEqual(2);
+      // The auth-server hears its own.
+      expect(await auth.publish(channel(CHANNELS.signingKeysChanged), '{"v":1}')).toBe(1);
+      const deadline = Date.now() + 5_000;
+      while (heard.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(heard.sort()).toEqual([channel(CHANNELS.keyRevoked), channel(CHANNELS.tokenRevoked)]);
+    } finally {
+      for (const c of clients) c.disconnect();
     }
   });
 

@@ -8,7 +8,7 @@ import {
   QUEUES,
 } from '@cap/contracts';
 import { loadConfigOrExit } from '@cap/config';
-import { RpcClient } from '@cap/queue';
+import { RpcClient, redisTarget } from '@cap/queue';
 import { COMMANDS, isCommand } from './commands';
 import { adminEnv } from './config';
 import { readSecret } from './read-secret';
@@ -54,7 +54,7 @@ async function main(): Promise<number> {
   const config = loadConfigOrExit(adminEnv, 'admin');
   const common = {
     prefix: config.QUEUE_PREFIX,
-    redisUrl: config.REDIS_URL,
+    redisUrl: redisTarget(config),
     timeoutMs: config.ADMIN_TIMEOUT_MS,
   };
   const clients = {

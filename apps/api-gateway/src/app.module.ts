@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BearerStrategy, PRINCIPAL_RESOLVER } from '@cap/auth';
 import { HealthController, Metrics, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
-import { createRedis, EventBus, pingRedis } from '@cap/queue';
+import { createRedis, EventBus, pingRedis, RedisClient, redisTarget } from '@cap/queue';
 import { ApiAccess } from './auth/api-access';
 import { AuthFailureLimiter } from './auth/auth-failures';
 import { KeyUsage } from './auth/key-usage';
@@ -33,7 +32,7 @@ const HOT_REDIS = Symbol('HOT_REDIS');
 @Module({})
 export class AppModule implements OnApplicationShutdown {
   constructor(
-    @Inject(HOT_REDIS) private readonly redis: Redis,
+    @Inject(HOT_REDIS) private readonly redis: RedisClient,
     private readonly events: EventBus,
     private readonly limiter: SlidingWindowLimiter,
     private readonly tokens: TokenVerifier,
@@ -54,11 +53,14 @@ export class AppModule implements OnApplicationShutdown {
         {
           provide: HOT_REDIS,
           useFactory: () =>
-            createRedis(config.REDIS_URL, { maxRetriesPerRequest: 0, enableOfflineQueue: false }),
+            createRedis(redisTarget(config), {
+              maxRetriesPerRequest: 0,
+              enableOfflineQueue: false,
+            }),
         },
         {
           provide: EventBus,
-          useFactory: () => new EventBus(config.REDIS_URL, config.QUEUE_PREFIX),
+          useFactory: () => new EventBus(redisTarget(config), config.QUEUE_PREFIX),
         },
         {
           provide: Upstream,
@@ -71,7 +73,7 @@ export class AppModule implements OnApplicationShutdown {
         {
           provide: SlidingWindowLimiter,
           inject: [HOT_REDIS, Metrics],
-          useFactory: (redis: Redis, metrics: Metrics) => {
+          useFactory: (redis: RedisClient, metrics: Metrics) => {
             const leases = metrics.counter({
               name: 'gateway_rate_limit_leases_total',
               help:
@@ -90,7 +92,7 @@ export class AppModule implements OnApplicationShutdown {
         {
           provide: TokenVerifier,
           inject: [HOT_REDIS],
-          useFactory: (redis: Redis) =>
+          useFactory: (redis: RedisClient) =>
             new TokenVerifier(redis, {
               issuer: config.OAUTH_ISSUER,
               audience: config.OAUTH_AUDIENCE,
@@ -105,7 +107,7 @@ export class AppModule implements OnApplicationShutdown {
         {
           provide: AuthFailureLimiter,
           inject: [HOT_REDIS, Metrics],
-          useFactory: (redis: Redis, metrics: Metrics) => {
+          useFactory: (redis: RedisClient, metrics: Metrics) => {
             const throttled = metrics.counter({
               name: 'gateway_auth_throttled_total',
               help:
@@ -128,7 +130,7 @@ export class AppModule implements OnApplicationShutdown {
         {
           provide: IdempotencyStore,
           inject: [HOT_REDIS],
-          useFactory: (redis: Redis) =>
+          useFactory: (redis: RedisClient) =>
             new IdempotencyStore(redis, { runningTtlMs: 60_000, keepMs: 24 * 3_600_000 }),
         },
         KeyUsage,
@@ -149,7 +151,7 @@ export class AppModule implements OnApplicationShutdown {
         {
           provide: READINESS_CHECKS,
           inject: [HOT_REDIS],
-          useFactory: (redis: Redis): ReadinessCheck[] => [
+          useFactory: (redis: RedisClient): ReadinessCheck[] => [
             { name: 'redis', check: () => pingRedis(redis) },
           ],
         },

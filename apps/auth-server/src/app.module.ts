@@ -1,9 +1,8 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Database, databaseProvider, pingDb } from '@cap/db';
 import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
-import { createRedis, EventBus, pingRedis } from '@cap/queue';
+import { createRedis, EventBus, pingRedis, RedisClient, redisTarget } from '@cap/queue';
 import { ClientsRepository } from './clients/clients.repository';
 import { ClientsService } from './clients/clients.service';
 import { AuthServerConfig, CONFIG, LOGGER } from './config';
@@ -34,7 +33,7 @@ import { UsersService } from './users/users.service';
 @Module({})
 export class AppModule implements OnApplicationShutdown {
   constructor(
-    @Inject(OAUTH_REDIS) private readonly redis: Redis,
+    @Inject(OAUTH_REDIS) private readonly redis: RedisClient,
     private readonly events: EventBus,
   ) {}
 
@@ -62,16 +61,16 @@ export class AppModule implements OnApplicationShutdown {
         // Request-path Redis: a command fails after two retries rather than waiting forever.
         {
           provide: OAUTH_REDIS,
-          useFactory: () => createRedis(config.REDIS_URL, { maxRetriesPerRequest: 2 }),
+          useFactory: () => createRedis(redisTarget(config), { maxRetriesPerRequest: 2 }),
         },
         {
           provide: REDIS_ARTIFACTS,
           inject: [OAUTH_REDIS],
-          useFactory: (redis: Redis) => new RedisArtifactStore(redis, config.QUEUE_PREFIX),
+          useFactory: (redis: RedisClient) => new RedisArtifactStore(redis, config.QUEUE_PREFIX),
         },
         {
           provide: EventBus,
-          useFactory: () => new EventBus(config.REDIS_URL, config.QUEUE_PREFIX),
+          useFactory: () => new EventBus(redisTarget(config), config.QUEUE_PREFIX),
         },
         databaseProvider({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX }),
         {
@@ -114,7 +113,7 @@ export class AppModule implements OnApplicationShutdown {
           ],
           useFactory: (
             db: Database,
-            redis: Redis,
+            redis: RedisClient,
             rpc: IdentityRpcServer,
             admin: IdentityAdminRpcServer,
             oidc: OidcProviderService,

@@ -1,7 +1,7 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
-import { createRedis, EventBus, pingRedis } from '@cap/queue';
+import { createRedis, EventBus, pingRedis, redisTarget } from '@cap/queue';
 import { CONFIG, ProjectsServiceConfig } from './config';
 import { Database, databaseProvider, pingDb } from '@cap/db';
 import { GrantRevocationsListener } from './keys/grant-revocations.listener';
@@ -35,10 +35,10 @@ export class AppModule implements OnApplicationShutdown {
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
-        { provide: REDIS, useFactory: () => createRedis(config.REDIS_URL) },
+        { provide: REDIS, useFactory: () => createRedis(redisTarget(config)) },
         {
           provide: EventBus,
-          useFactory: () => new EventBus(config.REDIS_URL, config.QUEUE_PREFIX),
+          useFactory: () => new EventBus(redisTarget(config), config.QUEUE_PREFIX),
         },
         databaseProvider({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX }),
         RegionsRepository,

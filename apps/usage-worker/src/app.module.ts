@@ -2,7 +2,7 @@ import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/co
 import type { Logger } from 'pino';
 import { Database, databaseProvider, pingDb } from '@cap/db';
 import { HealthController, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
-import { createRedis, pingRedis } from '@cap/queue';
+import { createRedis, pingRedis, redisTarget } from '@cap/queue';
 import { CONFIG, LOGGER, UsageWorkerConfig } from './config';
 import { UsageBatchProcessor } from './ingest/usage-batch.processor';
 import { UsageQueryService } from './query/usage-query.service';
@@ -22,7 +22,7 @@ export class AppModule implements OnApplicationShutdown {
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
-        { provide: REDIS, useFactory: () => createRedis(config.REDIS_URL) },
+        { provide: REDIS, useFactory: () => createRedis(redisTarget(config)) },
         databaseProvider({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX }),
         UsageRepository,
         UsageBatchProcessor,

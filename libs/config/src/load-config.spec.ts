@@ -138,6 +138,57 @@ describe('loadConfig', () => {
   });
 });
 
+describe('Redis modes', () => {
+  it('parses sentinels and cluster nodes into host/port lists', () => {
+    expect(
+      loadConfig(baseEnv, {
+        REDIS_SENTINELS: ' sentinel-a:26379, 10.0.0.2:26380,[::1]:26381',
+        REDIS_SENTINEL_NAME: 'cap',
+      }),
+    ).toMatchObject({
+      REDIS_SENTINELS: [
+        { host: 'sentinel-a', port: 26379 },
+        { host: '10.0.0.2', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
+      REDIS_SENTINEL_NAME: 'cap',
+    });
+    expect(loadConfig(baseEnv, { REDIS_CLUSTER_NODES: 'n1:7000,n2:7001' })).toMatchObject({
+      REDIS_CLUSTER_NODES: [
+        { host: 'n1', port: 7000 },
+        { host: 'n2', port: 7001 },
+      ],
+    });
+  });
+
+  it.each([['n1'], ['n1:0'], ['n1:70000'], ['n1:7000,'], ['http://n1:7000']])(
+    'rejects the node list %p',
+    (value) => {
+      expect(configError(() => loadConfig(baseEnv, { REDIS_CLUSTER_NODES: value })).issues).toEqual(
+        [expect.stringMatching(/^REDIS_CLUSTER_NODES: .* is not host:port$/)],
+      );
+    },
+  );
+
+  it('refuses two modes at once, and a sentinel list without its primary name', () => {
+    expect(
+      configError(() =>
+        loadConfig(baseEnv, {
+          REDIS_SENTINELS: 's:26379',
+          REDIS_SENTINEL_NAME: 'cap',
+          REDIS_CLUSTER_NODES: 'n:7000',
+        }),
+      ).issues,
+    ).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: set either/)]);
+    expect(configError(() => loadConfig(baseEnv, { REDIS_SENTINELS: 's:26379' })).issues).toEqual([
+      expect.stringMatching(/^REDIS_SENTINEL_NAME: required/),
+    ]);
+    expect(configError(() => loadConfig(baseEnv, { REDIS_SENTINEL_NAME: 'cap' })).issues).toEqual([
+      expect.stringMatching(/^REDIS_SENTINELS: required/),
+    ]);
+  });
+});
+
 describe('loadConfigOrExit', () => {
   afterEach(() => jest.restoreAllMocks());
 

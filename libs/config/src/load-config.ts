@@ -43,12 +43,73 @@ function isAddressOrCidr(s: string): boolean {
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
+/** `host:port,host:port` (IPv6 hosts in brackets), parsed into a list. */
+export function hostPortList() {
+  return z
+    .string()
+    .trim()
+    .transform((v, ctx): { host: string; port: number }[] => {
+      const out: { host: string; port: number }[] = [];
+      for (const item of v.split(',').map((s) => s.trim())) {
+        const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
+        const port = Number(m?.[2]);
+        if (!m || port < 1 || port > 65535) {
+          ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port` });
+          return z.NEVER;
+        }
+        out.push({ host: m[1].replace(/^\[|\]$/g, ''), port });
+      }
+      return out;
+    });
+}
+
+/** The Redis settings of `baseEnv`, as parsed. */
+export interface RedisEnv {
+  REDIS_URL: string;
+  REDIS_SENTINELS?: { host: string; port: number }[];
+  REDIS_SENTINEL_NAME?: string;
+  REDIS_SENTINEL_PASSWORD?: string;
+  REDIS_CLUSTER_NODES?: { host: string; port: number }[];
+  REDIS_USERNAME?: string;
+  REDIS_PASSWORD?: string;
+}
+
+/** What is wrong with a combination of Redis settings (each alone being valid). */
+function redisModeIssues(env: Partial<RedisEnv>): string[] {
+  const issues: string[] = [];
+  if (env.REDIS_SENTINELS && env.REDIS_CLUSTER_NODES) {
+    issues.push('REDIS_CLUSTER_NODES: set either REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both');
+  }
+  if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME) {
+    issues.push('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the monitored primary)');
+  }
+  if (!env.REDIS_SENTINELS && env.REDIS_SENTINEL_NAME) {
+    issues.push('REDIS_SENTINELS: required with REDIS_SENTINEL_NAME');
+  }
+  return issues;
+}
+
 /** Settings every app shares. Apps extend this with their own. */
 export const baseEnv = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * One Redis node (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS); in the
+   * Sentinel and Cluster modes below only its user, password, TLS and database are used.
+   */
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  /** Sentinel mode: the sentinels (`host:port,host:port,…`), with REDIS_SENTINEL_NAME. */
+  REDIS_SENTINELS: hostPortList().optional(),
+  /** The name of the primary the sentinels watch (`SENTINEL MONITOR <name> …`). */
+  REDIS_SENTINEL_NAME: z.string().trim().min(1).optional(),
+  /** The sentinels' own password (`requirepass` of the sentinels), when they have one. */
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  /** Cluster mode: some of the cluster's nodes (`host:port,…`); the rest are discovered. */
+  REDIS_CLUSTER_NODES: hostPortList().optional(),
+  /** The ACL user and password, over REDIS_URL's (any mode). */
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
   /** Prefix of every BullMQ queue and pub/sub channel: tests give each file its own. */
   QUEUE_PREFIX: z
     .string()
@@ -85,6 +146,9 @@ export function loadConfig<S extends z.ZodType>(
       parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
     );
   }
+  const data = parsed.data as Partial<RedisEnv>;
+  const issues = redisModeIssues(data);
+  if (issues.length > 0) throw new ConfigError(issues);
   return Object.freeze(parsed.data);
 }
 

@@ -43,6 +43,8 @@ export const CHANNELS = {
   keyRevoked: 'events:key-revoked',
   /** OAuth tokens stopped working (revocation, refresh-token reuse, code replay). */
   tokenRevoked: 'events:token-revoked',
+  /** The auth-server's signing keys changed: every auth-server reloads them. */
+  signingKeysChanged: 'events:auth-signing-keys-changed',
 } as const;
 
 /**

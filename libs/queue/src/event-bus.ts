@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-import { createRedis } from './redis';
+import { Redis } from 'ioredis';
+import { createRedis, RedisClient, RedisTarget } from './redis';
 
 /**
  * Redis pub/sub with the queue prefix, for events every replica must see at once (cache
@@ -7,23 +7,54 @@ import { createRedis } from './redis';
  */
 export class EventBus {
   /** Opened on first publish: most users only subscribe. */
-  private publisher?: Redis;
+  private publisher?: RedisClient;
   private subscriber?: Redis;
   private readonly handlers = new Map<string, Array<(payload: unknown) => void>>();
   private readonly reconnectHandlers: Array<() => void> = [];
   private connectedOnce = false;
 
   constructor(
-    private readonly redisUrl: string,
+    /** Where Redis is (a URL, or a target from `redisTarget`). */
+    private readonly target: RedisTarget,
     private readonly prefix: string,
   ) {}
+
+  /**
+   * The subscriber's connection. On a Cluster, a PUBLISH reaches every node, so it subscribes
+   * on one node, and on the next when that one goes away (each reconnect tries the next of
+   * REDIS_CLUSTER_NODES): a plain connection, so that `ready` means what it means elsewhere.
+   */
+  private openSubscriber(): Redis {
+    const target = this.target;
+    if (typeof target === 'string' || target.mode !== 'cluster') {
+      return createRedis(target, { autoResubscribe: false }) as Redis;
+    }
+    const nodes = target.nodes;
+    let at = Math.floor(Math.random() * nodes.length);
+    const subscriber: Redis = new Redis({
+      ...nodes[at],
+      username: target.username,
+      password: target.password,
+      ...(target.tls ? { tls: {} } : {}),
+      autoResubscribe: false,
+      maxRetriesPerRequest: null,
+      retryStrategy: (times) => {
+        // ioredis connects with the options object it was given: the next node, then.
+        at = (at + 1) % nodes.length;
+        Object.assign(subscriber.options, nodes[at]);
+        return Math.min(times * 50, 1000);
+      },
+    });
+    subscriber.on('error', () => undefined);
+    return subscriber;
+  }
 
   private channel(name: string): string {
     return `${this.prefix}:${name}`;
   }
 
   async publish(name: string, payload: unknown): Promise<void> {
-    this.publisher ??= createRedis(this.redisUrl, { maxRetriesPerRequest: 1 });
+    this.publisher ??= createRedis(this.target, { maxRetriesPerRequest: 1 });
     await this.publisher.publish(this.channel(name), JSON.stringify(payload));
   }
 
@@ -32,7 +63,7 @@ export class EventBus {
     if (!this.subscriber) {
       // ioredis would resubscribe by itself, but says `ready` before it even sends SUBSCRIBE:
       // a reconnect handler that cleared caches then would miss the events of that gap.
-      const subscriber = createRedis(this.redisUrl, { autoResubscribe: false });
+      const subscriber = this.openSubscriber();
       this.subscriber = subscriber;
       subscriber.on('ready', () => {
         if (!this.connectedOnce) {

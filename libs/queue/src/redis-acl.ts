@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
-import { QUEUES } from '@cap/contracts';
+import { CHANNELS, QUEUES } from '@cap/contracts';
+import { bullQueueName } from './redis';
 
 /**
  * The Redis users of the platform, one per service, each allowed only the keys and channels it
  * needs under the queue prefix. The one place they are written: `scripts/redis-acl.ts` prints
  * them as an ACL file (Compose, k8s) or as `ACL SETUSER` commands, and the tests create them.
  *
- * What BullMQ needs, measured against Redis 7: a queue `Q` lives in keys `<prefix>:Q:*` only
+ * What BullMQ needs, measured against Redis 7: a queue `Q` lives in keys `<prefix>:{Q}:*` only
  * (jobs, wait/active/… lists and sets, the `events` stream, `meta`, `marker`, locks); it runs Lua
  * through EVALSHA (EVAL when the script is not loaded yet), reads INFO (version, eviction
  * policy) and names its connections (CLIENT SETNAME). Commands inside a script are checked
- * against the same key patterns. Request/reply calls travel on `<prefix>:Q:requests` streams
- * (a consumer group per queue) and their answers on `<prefix>:rpc-replies:<id>` streams
+ * against the same key patterns. Request/reply calls travel on `<prefix>:{Q}:requests` streams
+ * (a consumer group per queue) and their answers on `<prefix>:rpc-replies:{<id>}` streams
  * (`rpc-replies.ts`), BullMQ carrying only usage batches; events on `<prefix>:events:*`
  * channels (`EventBus`).
  */
@@ -37,6 +38,9 @@ const COMMANDS = [
   '+@write',
   '+@scripting',
   '+@pubsub',
+  // Publishing is granted per channel, to the channel's owner only (`CHANNELS_OF`).
+  '-publish',
+  '-spublish',
   '+@transaction',
   '+@connection',
   '-@dangerous',
@@ -48,10 +52,33 @@ const COMMANDS = [
   '+client|setname',
   '+client|getname',
   '+client|id',
+  // A Cluster client learns the slot layout and checks the cluster's state (READONLY, ASKING
+  // are @connection).
+  '+cluster|slots',
+  '+cluster|shards',
+  '+cluster|info',
 ];
 
-/** Every channel of CHANNELS (and the auth-server's signing-key channel) is `events:…`. */
-const EVENT_CHANNELS = 'events:*';
+/**
+ * The channels each service publishes and subscribes to. Redis checks one channel list for both
+ * (`&…`), so publishing is a selector of its own, `(+publish &<channel>…)`, and the user's own
+ * rules allow SUBSCRIBE only: a gateway (or anyone but a channel's owner) cannot forge a
+ * revocation event that every gateway would act on.
+ */
+const CHANNELS_OF: Record<RedisService, { publish: string[]; subscribe: string[] }> = {
+  // Drops revoked keys and tokens from its caches.
+  'api-gateway': { publish: [], subscribe: [CHANNELS.keyRevoked, CHANNELS.tokenRevoked] },
+  // Revokes tokens (and their grants); rotates and reloads its signing keys.
+  'auth-server': {
+    publish: [CHANNELS.tokenRevoked, CHANNELS.signingKeysChanged],
+    subscribe: [CHANNELS.signingKeysChanged],
+  },
+  // Revokes keys; revokes the keys made with a revoked grant.
+  'projects-service': { publish: [CHANNELS.keyRevoked], subscribe: [CHANNELS.tokenRevoked] },
+  'usage-worker': { publish: [], subscribe: [] },
+  // The operator's CLI acts through the services' queues, which publish.
+  admin: { publish: [], subscribe: [] },
+};
 
 interface Access {
   /** Key patterns read and written. */
@@ -85,7 +112,8 @@ const OWN_KEYS: Record<RedisService, Access> = {
 export function redisAclRules(service: RedisService, prefix: string): string[] {
   const own = OWN_KEYS[service];
   const keys = [
-    ...QUEUES_OF[service].map((q) => `${q}:*`),
+    // BullMQ's name of a queue is hash-tagged (`{projects}`): one Cluster slot per queue.
+    ...QUEUES_OF[service].map((q) => `${bullQueueName(q)}:*`),
     // Every request/reply client reads its own stream; every server appends to its callers'.
     'rpc-replies:*',
     ...own.keys,
@@ -94,10 +122,18 @@ export function redisAclRules(service: RedisService, prefix: string): string[] {
     'reset',
     ...keys.map((k) => `~${prefix}:${k}`),
     ...(own.readKeys ?? []).map((k) => `%R~${prefix}:${k}`),
-    // Events (key and token revocations, signing-key changes): published and heard by several.
-    `&${prefix}:${EVENT_CHANNELS}`,
+    'resetchannels',
+    ...CHANNELS_OF[service].subscribe.map((c) => `&${prefix}:${c}`),
     ...COMMANDS,
+    ...publishSelector(service, prefix),
   ];
+}
+
+/** The selector that lets `service` publish on its own channels (none when it owns none). */
+function publishSelector(service: RedisService, prefix: string): string[] {
+  const channels = CHANNELS_OF[service].publish;
+  if (channels.length === 0) return [];
+  return [`(+publish ${channels.map((c) => `&${prefix}:${c}`).join(' ')})`];
 }
 
 /** The user name of `service`: `<userPrefix><service>` (`cap-api-gateway`, …). */

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { DomainError, JobMap, randomBase62, RpcReply } from '@cap/contracts';
-import { createRedis } from './redis';
+import { createRedis, RedisClient, RedisTarget } from './redis';
 import {
   callJobId,
   REPLY_FIELD,
@@ -13,7 +12,8 @@ import {
 export interface RpcClientOptions {
   queue: string;
   prefix: string;
-  redisUrl: string;
+  /** Where Redis is: a URL, or a target from `redisTarget` (Sentinel, Cluster). */
+  redisUrl: RedisTarget;
   /** Deadline of a call; past it the caller gets `503 upstream_timeout`. */
   timeoutMs: number;
 }
@@ -39,9 +39,9 @@ const REPLY_WAIT_MS = 1_000;
 export class RpcClient<J extends JobMap> {
   private readonly id = randomBase62(16);
   private readonly requests: string;
-  private readonly connection: Redis;
+  private readonly connection: RedisClient;
   /** The reply loop blocks on its connection (XREAD BLOCK): it gets one of its own. */
-  private readonly replies: Redis;
+  private readonly replies: RedisClient;
   private readonly pending = new Map<string, Pending>();
   private closed = false;
   private readonly reading: Promise<void>;

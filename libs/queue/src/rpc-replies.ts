@@ -1,4 +1,5 @@
 import type { RpcReply } from '@cap/contracts';
+import { bullQueueName } from './redis';
 
 /**
  * How calls travel (`RpcClient` → `RpcServer`) and replies come back, on Redis streams.
@@ -28,14 +29,17 @@ export const RPC_GROUP = 'rpc';
 /** Request entries older than this are trimmed (far past any deadline). */
 export const REQUEST_RETENTION_MS = 300_000;
 
-/** The stream a queue's calls are appended to (under the queue's own `<prefix>:<queue>:`). */
+/**
+ * The stream a queue's calls are appended to, under the queue's own hash-tagged keys
+ * (`<prefix>:{<queue>}:`, one Cluster slot per queue, the pattern its ACL users are given).
+ */
 export function requestKey(prefix: string, queue: string): string {
-  return `${prefix}:${queue}:requests`;
+  return `${prefix}:${bullQueueName(queue)}:requests`;
 }
 
-/** The stream a client's replies are appended to. */
+/** The stream a client's replies are appended to (hash-tagged: one Cluster slot per client). */
 export function replyKey(prefix: string, clientId: string): string {
-  return `${prefix}:rpc-replies:${clientId}`;
+  return `${prefix}:rpc-replies:{${clientId}}`;
 }
 
 /** The id a call is known by in replies: `<client id>.<call id>`. */

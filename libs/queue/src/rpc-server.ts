@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisEnv } from '@cap/config';
 import {
   DomainError,
   isAdminJob,
@@ -8,7 +8,7 @@ import {
   RpcReply,
 } from '@cap/contracts';
 import { Metrics } from '@cap/observability';
-import { createRedis } from './redis';
+import { createRedis, RedisClient, redisTarget, RedisTarget } from './redis';
 import {
   callJobId,
   REPLY_FIELD,
@@ -28,7 +28,8 @@ export type RpcHandlers<J extends JobMap> = {
 export interface RpcServerOptions {
   queue: string;
   prefix: string;
-  redisUrl: string;
+  /** Where Redis is: a URL, or a target from `redisTarget` (Sentinel, Cluster). */
+  redisUrl: RedisTarget;
   concurrency?: number;
   /** Called with every error that is not a `DomainError` (it becomes `internal_error`). */
   onUnexpectedError?: (err: unknown, job: { name: string; id?: string }) => void;
@@ -41,7 +42,7 @@ type Outcome = 'ok' | 'domain_error' | 'internal_error';
 /** The options every app derives from its config: queue prefix, Redis, an error logger. */
 export function rpcServerOptions(
   queue: string,
-  config: { QUEUE_PREFIX: string; REDIS_URL: string },
+  config: { QUEUE_PREFIX: string } & RedisEnv,
   logger: { error: (obj: object, msg: string) => void },
   metrics: Metrics,
   concurrency?: number,
@@ -49,7 +50,7 @@ export function rpcServerOptions(
   return {
     queue,
     prefix: config.QUEUE_PREFIX,
-    redisUrl: config.REDIS_URL,
+    redisUrl: redisTarget(config),
     concurrency,
     onUnexpectedError: (err, job) => logger.error({ err, job }, 'job failed'),
     metrics,
@@ -92,8 +93,8 @@ function fieldsOf(raw: string[]): Partial<RequestFields> {
  * app stops, stops reading and finishes the calls it is running.
  */
 export class RpcServer<J extends JobMap> {
-  private reader?: Redis;
-  private writer?: Redis;
+  private reader?: RedisClient;
+  private writer?: RedisClient;
   private readonly consumer = randomBase62(12);
   private readonly key: string;
   private stopping = false;

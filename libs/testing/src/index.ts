@@ -10,3 +10,4 @@ export * from './oauth';
 export * from './db-snapshot';
 export * from './role-table';
 export * from './mail';
+export * from './redis-topology';

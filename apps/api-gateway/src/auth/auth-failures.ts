@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import type { RedisClient } from '@cap/queue';
 
 export interface AuthFailureOptions {
   /** Failed authentications one client address may make per window, all replicas together. */
@@ -42,7 +42,7 @@ export class AuthFailureLimiter {
   private readonly tallies: LRUCache<string, Tally>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: AuthFailureOptions,
   ) {
     this.tallies = new LRUCache({ max: options.maxAddresses ?? 100_000 });

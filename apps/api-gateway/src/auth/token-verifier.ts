@@ -1,5 +1,4 @@
 import { hash as digest } from 'node:crypto';
-import { Redis } from 'ioredis';
 import {
   createRemoteJWKSet,
   errors,
@@ -11,6 +10,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import type { OAuthPrincipal } from '@cap/auth';
 import { DomainError, REVOKED_TOKEN_KEYS, TokenRevokedEvent } from '@cap/contracts';
+import type { RedisClient } from '@cap/queue';
 
 export interface TokenVerifierOptions {
   issuer: string;
@@ -63,7 +63,7 @@ export class TokenVerifier {
   private readonly refreshTimer?: NodeJS.Timeout;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: TokenVerifierOptions,
   ) {
     // An unknown `kid` refetches the JWKS at most once a second: a rotated signing key is
@@ -201,12 +201,16 @@ export class TokenVerifier {
       expires_at: Number(payload.exp),
       rate_limit: null,
     };
-    // One round trip, once per token per process: was it revoked before we ever saw it?
+    // Once per token per process: was it revoked before we ever saw it?
     const keys = [this.key(REVOKED_TOKEN_KEYS.jti(principal.token_id))];
     if (principal.grant_id) keys.push(this.key(REVOKED_TOKEN_KEYS.grant(principal.grant_id)));
     let marked: number;
     try {
-      marked = await this.redis.exists(...keys);
+      // One EXISTS per key: on a Cluster the two marks live in different slots.
+      marked = (await Promise.all(keys.map((k) => this.redis.exists(k)))).reduce(
+        (a, b) => a + b,
+        0,
+      );
     } catch (err) {
       throw new DomainError('service_unavailable', 'Access tokens cannot be checked right now.', {
         cause: err,

@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
 import { JSON_CONTENT_TYPE } from '@cap/observability';
+import type { RedisClient } from '@cap/queue';
 
 /**
  * One record per (principal, Idempotency-Key) in Redis: `running` while the first request
@@ -44,7 +44,7 @@ type Script = (key: string, ...args: (string | number)[]) => Promise<unknown>;
 
 export class IdempotencyStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: { runningTtlMs: number; keepMs: number },
   ) {
     redis.defineCommand('capIdemBegin', { numberOfKeys: 1, lua: BEGIN });

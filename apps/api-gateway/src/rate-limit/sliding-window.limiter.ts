@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { RedisClient } from '@cap/queue';
 
 /**
  * The shared window of a bucket lives in Redis as a sorted set of leases, `<id>:<permits>`
@@ -99,7 +99,7 @@ export class SlidingWindowLimiter {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
     private readonly options: LimiterOptions,
   ) {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { IdentityPublicJobs, ProjectsPublicJobs, QUEUES, UsageJobs } from '@cap/contracts';
-import { RpcClient } from '@cap/queue';
+import { RpcClient, redisTarget } from '@cap/queue';
 import { CONFIG, GatewayConfig } from '../config';
 
 /**
@@ -16,7 +16,7 @@ export class Upstream implements OnApplicationShutdown {
   constructor(@Inject(CONFIG) config: GatewayConfig) {
     const common = {
       prefix: config.QUEUE_PREFIX,
-      redisUrl: config.REDIS_URL,
+      redisUrl: redisTarget(config),
       timeoutMs: config.RPC_TIMEOUT_MS,
     };
     this.projects = new RpcClient<ProjectsPublicJobs>({ queue: QUEUES.projects, ...common });

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Principal } from '@cap/auth';
 import { QUEUES } from '@cap/contracts';
 import { Metrics } from '@cap/observability';
+import { bullQueueName, createRedis, RedisClient, redisTarget } from '@cap/queue';
 import { CONFIG, GatewayConfig, LOGGER } from '../config';
 import { UsageMeter } from './usage-meter';
 
@@ -33,14 +34,19 @@ function projectId(value: unknown): string | undefined {
 export class UsageMetering implements OnApplicationShutdown {
   private readonly meter: UsageMeter;
   private readonly queue: Queue;
+  private readonly connection: RedisClient;
 
   constructor(
     @Inject(CONFIG) config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     metrics: Metrics,
   ) {
-    this.queue = new Queue(QUEUES.usage, {
-      connection: { url: config.REDIS_URL, maxRetriesPerRequest: 1, enableOfflineQueue: false },
+    this.connection = createRedis(redisTarget(config), {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
+    this.queue = new Queue(bullQueueName(QUEUES.usage), {
+      connection: this.connection,
       prefix: config.QUEUE_PREFIX,
     });
     this.queue.on('error', () => undefined);
@@ -82,5 +88,6 @@ export class UsageMetering implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.meter.close();
     await this.queue.close();
+    this.connection.disconnect();
   }
 }

@@ -1,7 +1,6 @@
 import { hash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { execOrThrow } from '@cap/queue';
+import { execOrThrow, RedisClient } from '@cap/queue';
 import { AuthServerConfig, CONFIG } from '../config';
 import { OAUTH_REDIS } from '../oauth/tokens';
 
@@ -22,16 +21,17 @@ import { OAUTH_REDIS } from '../oauth/tokens';
 export class SignInThrottle {
   constructor(
     @Inject(CONFIG) private readonly config: AuthServerConfig,
-    @Inject(OAUTH_REDIS) private readonly redis: Redis,
+    @Inject(OAUTH_REDIS) private readonly redis: RedisClient,
   ) {}
 
+  // Both counts of an address share its hash tag: one MULTI updates them (one Cluster slot).
   private pairKey(email: string, ip: string): string {
     const id = hash('sha256', `${email}\n${ip}`, 'base64url');
-    return `${this.config.QUEUE_PREFIX}:signin:pair:${id}`;
+    return `${this.config.QUEUE_PREFIX}:signin:pair:{${hash('sha256', ip, 'base64url')}}:${id}`;
   }
 
   private ipKey(ip: string): string {
-    return `${this.config.QUEUE_PREFIX}:signin:ip:${hash('sha256', ip, 'base64url')}`;
+    return `${this.config.QUEUE_PREFIX}:signin:ip:{${hash('sha256', ip, 'base64url')}}`;
   }
 
   /**

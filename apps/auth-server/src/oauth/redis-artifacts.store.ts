@@ -1,7 +1,6 @@
 import { hash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { AdapterPayload } from 'oidc-provider';
-import { execOrThrow } from '@cap/queue';
+import { execOrThrow, RedisClient } from '@cap/queue';
 
 /** Used only if oidc-provider ever saves without a lifetime, so no key lives forever. */
 const FALLBACK_TTL_S = 24 * 3600;
@@ -21,7 +20,7 @@ return redis.call('hsetnx', KEYS[1], 'c', ARGV[1])`;
  */
 export class RedisArtifactStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -48,14 +47,22 @@ export class RedisArtifactStore {
     } = payload as Omit<AdapterPayload, 'consumed'> & {
       consumed?: unknown;
     };
-    const tx = this.redis.multi().del(key).hset(key, 'p', JSON.stringify(stored)).expire(key, ttl);
+    // The indexes first, each on its own (on a Cluster they live in other slots than the
+    // artifact): an artifact is never stored that its grant's revocation would not find; an
+    // index naming an artifact that is not stored is harmless.
     if (payload.grantId) {
       const set = this.grantKey(payload.grantId);
       // The set lives as long as its longest-lived member.
-      tx.sadd(set, key).expire(set, ttl, 'NX').expire(set, ttl, 'GT');
+      await execOrThrow(
+        this.redis.multi().sadd(set, key).expire(set, ttl, 'NX').expire(set, ttl, 'GT'),
+      );
     }
-    if (model === 'Session' && payload.uid) tx.set(this.uidKey(payload.uid), key, 'EX', ttl);
-    await execOrThrow(tx);
+    if (model === 'Session' && payload.uid) {
+      await this.redis.set(this.uidKey(payload.uid), key, 'EX', ttl);
+    }
+    await execOrThrow(
+      this.redis.multi().del(key).hset(key, 'p', JSON.stringify(stored)).expire(key, ttl),
+    );
   }
 
   private async read(key: string): Promise<AdapterPayload | undefined> {
@@ -90,13 +97,16 @@ export class RedisArtifactStore {
     if (payload?.uid && (await this.redis.get(this.uidKey(payload.uid))) === key) {
       keys.push(this.uidKey(payload.uid));
     }
-    await this.redis.del(...keys);
+    // One DEL per key: on a Cluster they live in different slots.
+    await Promise.all(keys.map((k) => this.redis.del(k)));
   }
 
   /** Deletes every artifact of the grant (its authorization codes). */
   async revokeByGrantId(grantId: string): Promise<void> {
     const set = this.grantKey(grantId);
     const members = await this.redis.smembers(set);
-    await this.redis.del(set, ...members);
+    // The artifacts, then the set that finds them (each its own slot on a Cluster).
+    await Promise.all(members.map((k) => this.redis.del(k)));
+    await this.redis.del(set);
   }
 }

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { CHANNELS, REVOKED_TOKEN_KEYS, TokenRevokedEvent } from '@cap/contracts';
-import { EventBus, execOrThrow } from '@cap/queue';
+import { EventBus, RedisClient } from '@cap/queue';
 import { AuthServerConfig, CONFIG } from '../config';
 import { GrantsRepository } from './grants.repository';
 import { RedisArtifactStore } from './redis-artifacts.store';
@@ -16,7 +15,7 @@ import { OAUTH_REDIS, REDIS_ARTIFACTS } from './tokens';
 export class TokenRevocationService {
   constructor(
     @Inject(CONFIG) private readonly config: AuthServerConfig,
-    @Inject(OAUTH_REDIS) private readonly redis: Redis,
+    @Inject(OAUTH_REDIS) private readonly redis: RedisClient,
     @Inject(REDIS_ARTIFACTS) private readonly artifacts: RedisArtifactStore,
     private readonly grants: GrantsRepository,
     private readonly events: EventBus,
@@ -53,15 +52,20 @@ export class TokenRevocationService {
   async isRevoked(jti: string, grantId?: string): Promise<boolean> {
     const keys = [this.key(REVOKED_TOKEN_KEYS.jti(jti))];
     if (grantId) keys.push(this.key(REVOKED_TOKEN_KEYS.grant(grantId)));
-    return (await this.redis.exists(...keys)) > 0;
+    // One EXISTS per key: on a Cluster the marks live in different slots.
+    const marked = await Promise.all(keys.map((k) => this.redis.exists(k)));
+    return marked.some((n) => n > 0);
   }
 
   private async signal(jtis: string[], grantIds: string[]): Promise<void> {
     const ttl = this.config.ACCESS_TOKEN_TTL_S;
-    const tx = this.redis.multi();
-    for (const jti of jtis) tx.set(this.key(REVOKED_TOKEN_KEYS.jti(jti)), '1', 'EX', ttl);
-    for (const gid of grantIds) tx.set(this.key(REVOKED_TOKEN_KEYS.grant(gid)), '1', 'EX', ttl);
-    await execOrThrow(tx);
+    const keys = [
+      ...jtis.map((jti) => this.key(REVOKED_TOKEN_KEYS.jti(jti))),
+      ...grantIds.map((gid) => this.key(REVOKED_TOKEN_KEYS.grant(gid))),
+    ];
+    // Each mark on its own (on a Cluster they live in different slots); the event goes out only
+    // once every mark is written, and a failure fails the revocation, which is retried.
+    await Promise.all(keys.map((k) => this.redis.set(k, '1', 'EX', ttl)));
     const event: TokenRevokedEvent = { v: 1, jtis, grant_ids: grantIds };
     await this.events.publish(CHANNELS.tokenRevoked, event);
   }

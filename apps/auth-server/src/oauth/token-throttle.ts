@@ -1,7 +1,6 @@
 import { hash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { execOrThrow } from '@cap/queue';
+import { execOrThrow, RedisClient } from '@cap/queue';
 import { AuthServerConfig, CONFIG } from '../config';
 import { OAUTH_REDIS } from './tokens';
 
@@ -23,7 +22,7 @@ const WINDOW_MS = 60_000;
 export class TokenThrottle {
   constructor(
     @Inject(CONFIG) private readonly config: AuthServerConfig,
-    @Inject(OAUTH_REDIS) private readonly redis: Redis,
+    @Inject(OAUTH_REDIS) private readonly redis: RedisClient,
   ) {}
 
   /** The key prefix of a bucket's windows (`<prefix><window>`). */
@@ -36,9 +35,13 @@ export class TokenThrottle {
   async retryAfter(clientId: string, ip: string, now = Date.now()): Promise<number> {
     const window = Math.floor(now / WINDOW_MS);
     const keys = [this.keyOf(clientId), this.keyOf(`${clientId} ${ip}`)];
+    // One MGET per bucket: a bucket's windows share its hash tag (one Cluster slot), the two
+    // buckets do not.
     const counts = (
-      await this.redis.mget(keys.flatMap((k) => [`${k}${window - 1}`, `${k}${window}`]))
-    ).map(Number);
+      await Promise.all(keys.map((k) => this.redis.mget(`${k}${window - 1}`, `${k}${window}`)))
+    )
+      .flat()
+      .map(Number);
     const limit = this.config.TOKEN_REQUESTS_PER_MINUTE;
     return Math.max(
       secondsUntilBelow(limit, counts[0], counts[1], now),

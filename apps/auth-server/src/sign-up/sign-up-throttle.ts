@@ -1,10 +1,10 @@
 import { hash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { AuthServerConfig, CONFIG } from '../config';
 import { OAUTH_REDIS } from '../oauth/tokens';
 import { page, PageResult } from '../pages/page-response';
 import { errorPage } from '../pages/views';
+import type { RedisClient } from '@cap/queue';
 
 /**
  * Sign-up forms sent per client address: SIGNUP_MAX_PER_IP within SIGNUP_WINDOW_S, counted in
@@ -14,7 +14,7 @@ import { errorPage } from '../pages/views';
 export class SignUpThrottle {
   constructor(
     @Inject(CONFIG) private readonly config: AuthServerConfig,
-    @Inject(OAUTH_REDIS) private readonly redis: Redis,
+    @Inject(OAUTH_REDIS) private readonly redis: RedisClient,
   ) {}
 
   /** Counts one sign-up from `ip`: undefined when it may go on, else the 429 page to answer. */

@@ -13,7 +13,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from '@cap/config';
 import { databaseProvider } from '@cap/db';
-import { EventBus } from '@cap/queue';
+import { EventBus, redisTarget } from '@cap/queue';
 import { rotateSigningKeyEnv } from '../config';
 import { SigningKeysRepository } from './signing-keys.repository';
 import { SIGNING_KEYS_CHANGED, SigningKeysService } from './signing-keys.service';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const context = await NestFactory.createApplicationContext(RotateSigningKeyModule, {
     logger: false,
   });
-  const events = new EventBus(env.REDIS_URL, env.QUEUE_PREFIX);
+  const events = new EventBus(redisTarget(env), env.QUEUE_PREFIX);
   try {
     const rotated = await context.get(SigningKeysService).rotate();
     await events.publish(SIGNING_KEYS_CHANGED, { v: 1, kid: rotated.kid });

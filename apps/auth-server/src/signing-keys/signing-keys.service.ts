@@ -1,4 +1,5 @@
 import { createHash, generateKeyPairSync, JsonWebKey } from 'node:crypto';
+import { CHANNELS } from '@cap/contracts';
 import { seal, unseal } from './key-seal';
 import { NewSigningKey, SigningKeysRepository } from './signing-keys.repository';
 
@@ -6,7 +7,7 @@ import { NewSigningKey, SigningKeysRepository } from './signing-keys.repository'
 export const SIGNING_ALG = 'ES256';
 
 /** Published on this channel (under the queue prefix) when the keys change. */
-export const SIGNING_KEYS_CHANGED = 'events:auth-signing-keys-changed';
+export const SIGNING_KEYS_CHANGED = CHANNELS.signingKeysChanged;
 
 export interface PrivateSigningJwk extends JsonWebKey {
   kid: string;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { newId, QUEUES, requestsIn, usageBatchSchema } from '@cap/contracts';
 import { Metrics } from '@cap/observability';
+import { bullQueueName, createRedis, RedisClient, redisTarget } from '@cap/queue';
 import { CONFIG, LOGGER, UsageWorkerConfig } from '../config';
 import { UsageRepository } from '../usage.repository';
 
@@ -17,6 +18,8 @@ import { UsageRepository } from '../usage.repository';
 export class UsageBatchProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
   private worker?: Worker;
   private queue?: Queue;
+  private connection?: RedisClient;
+  private countsConnection?: RedisClient;
   private pruner?: NodeJS.Timeout;
   private readonly batches: Counter<'outcome'>;
   private readonly requests: Counter;
@@ -51,8 +54,10 @@ export class UsageBatchProcessor implements OnApplicationBootstrap, OnApplicatio
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.worker = new Worker(QUEUES.usage, (job) => this.process(job), {
-      connection: { url: this.config.REDIS_URL, maxRetriesPerRequest: null },
+    const target = redisTarget(this.config);
+    this.connection = createRedis(target);
+    this.worker = new Worker(bullQueueName(QUEUES.usage), (job) => this.process(job), {
+      connection: this.connection,
       prefix: this.config.QUEUE_PREFIX,
       concurrency: this.config.USAGE_CONCURRENCY,
       stalledInterval: 5_000,
@@ -63,13 +68,13 @@ export class UsageBatchProcessor implements OnApplicationBootstrap, OnApplicatio
       this.logger.warn({ err, job: job?.id }, 'usage batch failed; it will be retried');
     });
     await this.worker.waitUntilReady();
-    this.queue = new Queue(QUEUES.usage, {
-      // Counts fail at once while Redis is away, instead of stalling the whole scrape.
-      connection: {
-        url: this.config.REDIS_URL,
-        maxRetriesPerRequest: 1,
-        enableOfflineQueue: false,
-      },
+    // Counts fail at once while Redis is away, instead of stalling the whole scrape.
+    this.countsConnection = createRedis(target, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
+    this.queue = new Queue(bullQueueName(QUEUES.usage), {
+      connection: this.countsConnection,
       prefix: this.config.QUEUE_PREFIX,
     });
     this.queue.on('error', () => undefined);
@@ -101,5 +106,7 @@ export class UsageBatchProcessor implements OnApplicationBootstrap, OnApplicatio
     clearInterval(this.pruner);
     await this.worker?.close();
     await this.queue?.close();
+    this.connection?.disconnect();
+    this.countsConnection?.disconnect();
   }
 }
