@@ -94,6 +94,23 @@ const ROUTES: Array<[string, Route]> = [
 
 const rows = (route: Route, name: string) => db.count(route.table, 'name = $1', [name]);
 
+describe('an error worth keeping', () => {
+  it('is answered once, kept, and replayed as the same bytes with Idempotent-Replayed', async () => {
+    const key = randomUUID();
+    // A key for a project nobody can see: 404, an outcome that is kept (not a 5xx or 400).
+    const body = { project_id: 'prj_doesnotexist0000000', name: uniqueName('missing') };
+    const first = await post('/v1/keys', body, key);
+    expectError(first, 404, 'project_not_found', 'project_id');
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    expect(first.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const again = await post('/v1/keys', body, key);
+    expect(again.status).toBe(404);
+    expect(again.text).toBe(first.text);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.headers.get('content-type')).toBe(first.headers.get('content-type'));
+  });
+});
+
 describe.each(ROUTES)('%s', (_label, route) => {
   it('a replay: same status and bytes, Idempotent-Replayed: true, no second row', async () => {
     const key = randomUUID();

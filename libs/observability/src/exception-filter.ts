@@ -2,7 +2,6 @@ import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { errorResponse } from './error-response';
-import { PreparedResponse } from './prepared-response';
 
 /** The one global filter: every error thrown in a handler is answered by `errorResponse`. */
 @Catch()
@@ -24,10 +23,6 @@ export function sendError(
   req: FastifyRequest,
   reply: FastifyReply,
 ): void {
-  if (exception instanceof PreparedResponse) {
-    void reply.status(exception.status).headers(exception.headers).send(exception.body);
-    return;
-  }
   const res = errorResponse(exception, String(req.id));
   if (res.errorId) {
     logger.error(

@@ -5,6 +5,5 @@ export * from './http';
 export * from './health';
 export * from './http-app';
 export * from './run-app';
-export * from './prepared-response';
 export * from './metrics';
 export * from './lifecycle';

@@ -8,16 +8,18 @@ import {
   NestInterceptor,
 } from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { from, Observable, throwError } from 'rxjs';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { from, Observable, of, throwError } from 'rxjs';
 import { catchError, mergeMap } from 'rxjs/operators';
 import type { Principal } from '@cap/auth';
-import { DomainError } from '@cap/contracts';
-import { errorResponse, PreparedResponse, toDomainError } from '@cap/observability';
+import { DomainError, httpStatusOf } from '@cap/contracts';
+import { errorResponse, hookList, JSON_CONTENT_TYPE, toDomainError } from '@cap/observability';
 import { CONFIG, GatewayConfig } from '../config';
 import { bucketOf } from '../rate-limit/rate-limit-headers';
 import { IdempotencySeal } from './idempotency-seal';
 import { IdempotencyStore } from './idempotency.store';
+import { answerWith, sendPrepared } from './prepared-reply';
 
 const HEADER = 'idempotency-key';
 const PRINTABLE = /^[\x20-\x7e]{1,255}$/;
@@ -38,14 +40,25 @@ function isKept(status: number, code?: string): boolean {
  * the first still runs, `409 idempotency_key_in_use` with `Retry-After`. Keys are per principal
  * and shared by every gateway through Redis, where the kept responses (which can hold a secret
  * shown once) are sealed under the client's own key (IdempotencySeal).
+ *
+ * A replay, and a first outcome that is an error worth keeping, leave through `answerWith`:
+ * rendered once, kept, and sent as those same bytes, never thrown to the error filter.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
+    adapterHost: HttpAdapterHost,
     @Inject(CONFIG) private readonly config: GatewayConfig,
     private readonly store: IdempotencyStore,
     private readonly seal: IdempotencySeal,
-  ) {}
+  ) {
+    // Every POST /v1 route is @Idempotent (collectRoutes checks it) and may answer prepared.
+    const fastify = adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('onRoute', (route) => {
+      if (route.method !== 'POST' || !route.url.startsWith('/v1/')) return;
+      route.onSend = [...hookList(route.onSend), sendPrepared];
+    });
+  }
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const http = context.switchToHttp();
@@ -100,10 +113,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
             { param: 'Idempotency-Key' },
           );
         }
-        throw new PreparedResponse(begun.status, body, {
-          'content-type': begun.contentType,
-          'idempotent-replayed': 'true',
-        });
+        return of(
+          answerWith(req, {
+            status: begun.status,
+            body,
+            headers: { 'content-type': begun.contentType, 'idempotent-replayed': 'true' },
+          }),
+        );
       }
       case 'new':
         break;
@@ -128,16 +144,26 @@ export class IdempotencyInterceptor implements NestInterceptor {
       ),
       catchError((err: unknown) => {
         const domain = toDomainError(err);
+        if (!isKept(httpStatusOf(domain.code), domain.code)) {
+          // Not kept: the error filter answers it, as any other error.
+          return from(this.store.release(key, fingerprint).catch(() => undefined)).pipe(
+            mergeMap(() => throwError(() => err)),
+          );
+        }
         const outcome = errorResponse(domain, String(req.id));
-        const settle = isKept(outcome.status, domain.code)
-          ? this.store.complete(
-              key,
-              fingerprint,
-              outcome.status,
-              this.seal.seal(key, idemKey, JSON.stringify(outcome.body)),
-            )
-          : this.store.release(key, fingerprint);
-        return from(settle.catch(() => undefined)).pipe(mergeMap(() => throwError(() => err)));
+        const body = JSON.stringify(outcome.body);
+        const answer = () =>
+          answerWith(req, {
+            status: outcome.status,
+            body,
+            headers: { ...outcome.headers, 'content-type': JSON_CONTENT_TYPE },
+          });
+        return from(
+          this.store
+            .complete(key, fingerprint, outcome.status, this.seal.seal(key, idemKey, body))
+            .catch(() => undefined)
+            .then(answer),
+        );
       }),
     );
   }
