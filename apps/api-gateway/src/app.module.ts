@@ -1,29 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { PassportModule } from '@nestjs/passport';
 import type { Logger } from 'pino';
 import { BearerStrategy, PRINCIPAL_RESOLVER } from '@cap/auth';
 import { HealthController, Metrics, READINESS_CHECKS, ReadinessCheck } from '@cap/observability';
 import { createRedis, EventBus, pingRedis, RedisClient, redisTarget } from '@cap/queue';
-import { ApiAccess } from './auth/api-access';
-import { AuthFailureLimiter } from './auth/auth-failures';
-import { KeyUsage } from './auth/key-usage';
-import { BearerPrincipalResolver } from './auth/principal-resolver.service';
-import { TokenVerifier } from './auth/token-verifier';
+import { Credentials } from './data-plane/credential';
+import { DataPlane } from './data-plane/data-plane';
+import { RateLimit } from './data-plane/limit';
+import { AuthFailureLimiter } from './data-plane/auth-failures';
+import { KeyUsage } from './data-plane/key-usage';
+import { BearerPrincipalResolver } from './data-plane/principal-resolver';
+import { TokenVerifier } from './data-plane/token-verifier';
 import { CONFIG, GatewayConfig, LOGGER } from './config';
-import { API_CONTROLLERS } from './controllers';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencySeal } from './idempotency/idempotency-seal';
 import { IdempotencyStore } from './idempotency/idempotency.store';
 import { KeysService } from './keys/keys.service';
-import { SlidingWindowLimiter } from './rate-limit/sliding-window.limiter';
+import { SlidingWindowLimiter } from './data-plane/sliding-window.limiter';
 import { RegionsService } from './regions/regions.service';
-import { RequestIdSigner } from './request-ids';
-import { buildOpenApi, collectRoutes } from './openapi/openapi.builder';
-import { OPENAPI_DOCUMENT } from './openapi/openapi.tokens';
-import { API_ROUTES, ApiRoute } from './routes';
+import { RequestIdSigner } from './data-plane/request-ids';
+import { buildOpenApi, OPENAPI_DOCUMENT } from './openapi/openapi.builder';
+import { API_CONTROLLERS, API_ROUTES, ApiRoute, collectRoutes } from './routes';
 import { Upstream } from './upstream/upstream';
-import { UsageMetering } from './usage/usage-metering';
+import { UsageMeter } from './data-plane/meter';
 import { UsageService } from './usage/usage.service';
 
 /** Commands on this connection fail at once while Redis is away: the gateway answers 503. */
@@ -45,7 +44,6 @@ export class AppModule implements OnApplicationShutdown {
       : randomBytes(32);
     return {
       module: AppModule,
-      imports: [PassportModule.register({ session: false })],
       controllers: [HealthController, ...API_CONTROLLERS],
       providers: [
         { provide: CONFIG, useValue: config },
@@ -124,6 +122,7 @@ export class AppModule implements OnApplicationShutdown {
         },
         BearerPrincipalResolver,
         { provide: PRINCIPAL_RESOLVER, useExisting: BearerPrincipalResolver },
+        // Registers passport's bearer strategy; Credentials authenticates first sights through it.
         BearerStrategy,
         { provide: RequestIdSigner, useFactory: () => new RequestIdSigner(gatewaySecret) },
         { provide: IdempotencySeal, useFactory: () => new IdempotencySeal(gatewaySecret) },
@@ -141,13 +140,15 @@ export class AppModule implements OnApplicationShutdown {
           useFactory: (routes: ApiRoute[]) => buildOpenApi(routes, config.PUBLIC_URL ?? '/'),
         },
         // Every /v1 route: who is calling, may they, how often; then metering.
-        ApiAccess,
+        Credentials,
+        RateLimit,
+        DataPlane,
         // POST routes carry @Idempotent(): run once and replay per Idempotency-Key.
         IdempotencyInterceptor,
         RegionsService,
         KeysService,
         UsageService,
-        UsageMetering,
+        UsageMeter,
         {
           provide: READINESS_CHECKS,
           inject: [HOT_REDIS],

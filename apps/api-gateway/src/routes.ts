@@ -1,5 +1,83 @@
-import type { DocumentedRoute } from './openapi/openapi.builder';
+/**
+ * The route table: every `/v1` route of the public API, read once at startup from the
+ * controllers' decorators (`@Get`/`@Post`…, `@ApiDoc`, `@RequireScopes`/`@Public`,
+ * `@Idempotent`). The data plane attaches its hooks from it (`data-plane/data-plane.ts`), the
+ * OpenAPI document is built from it (`openapi/openapi.builder.ts`), and the SDKs are generated
+ * from that document.
+ */
+import { RequestMethod, Type } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { routeAccess } from '@cap/auth';
+import { IDEMPOTENT } from './idempotency/idempotent.decorator';
+import { API_DOC, RouteDoc } from './openapi/api-doc.decorator';
+import {
+  InvitationsController,
+  ProjectInvitationsController,
+} from './invitations/invitations.controller';
+import { KeysController } from './keys/keys.controller';
+import { MembersController } from './members/members.controller';
+import { OAuthClientsController } from './oauth-clients/oauth-clients.controller';
+import { OpenApiController } from './openapi/openapi.controller';
+import { ProjectsController } from './projects/projects.controller';
+import { RegionsController } from './regions/regions.controller';
+import { TicketsController } from './support/tickets.controller';
+import { UsageController } from './usage/usage.controller';
+import { UserController } from './user/user.controller';
 
-/** Every `/v1` route the controllers declare, with its access rules and documentation. */
-export type ApiRoute = DocumentedRoute;
+/** Every controller of the public API: registered by the app, documented by OpenAPI. */
+export const API_CONTROLLERS = [
+  ProjectsController,
+  MembersController,
+  ProjectInvitationsController,
+  InvitationsController,
+  KeysController,
+  RegionsController,
+  UsageController,
+  UserController,
+  TicketsController,
+  OAuthClientsController,
+  OpenApiController,
+];
+
+/** A `/v1` route: its method and path, what it requires of a caller, and its documentation. */
+export interface ApiRoute {
+  method: string;
+  /** Nest/Fastify form: `/v1/projects/:id`. */
+  path: string;
+  doc: RouteDoc;
+  scopes: string[];
+  public: boolean;
+}
+
+/**
+ * Every `/v1` route of the given controllers, read from their decorators; a route without
+ * `@ApiDoc`, or a POST without `@Idempotent()`, is an error at startup.
+ */
+export function collectRoutes(controllers: Type<unknown>[]): ApiRoute[] {
+  const routes: ApiRoute[] = [];
+  for (const controller of controllers) {
+    const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
+    const proto = controller.prototype as Record<string, unknown>;
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const handler = proto[name];
+      if (name === 'constructor' || typeof handler !== 'function') continue;
+      const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+      if (method === undefined) continue;
+      const sub = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
+      const path = `/${[base, sub].filter((p) => p && p !== '/').join('/')}`.replace(/\/+/g, '/');
+      if (!path.startsWith('/v1/')) continue;
+      const doc = Reflect.getMetadata(API_DOC, handler) as RouteDoc | undefined;
+      const verb = RequestMethod[method];
+      if (!doc) throw new Error(`${verb} ${path} (${controller.name}.${name}) has no @ApiDoc`);
+      if (verb === 'POST' && Reflect.getMetadata(IDEMPOTENT, handler) !== true) {
+        throw new Error(`POST ${path} (${controller.name}.${name}) is not @Idempotent()`);
+      }
+      const access = routeAccess(handler, controller);
+      routes.push({ method: verb, path, doc, scopes: [...access.scopes], public: access.public });
+    }
+  }
+  return routes;
+}
+
+/** The route table of this app (`API_CONTROLLERS`), as the `API_ROUTES` provider holds it. */
 export const API_ROUTES = Symbol('API_ROUTES');

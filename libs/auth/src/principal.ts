@@ -34,6 +34,16 @@ export interface OAuthPrincipal {
 
 export type Principal = ApiKeyPrincipal | OAuthPrincipal;
 
+/**
+ * The bucket a principal's requests fall in — per API key, or per OAuth client and user: what
+ * the rate limit counts and what scopes its Idempotency-Keys.
+ */
+export function bucketOf(principal: Principal): string {
+  return principal.kind === 'api_key'
+    ? `key:${principal.key_id}`
+    : `oauth:${principal.client_id}:${principal.user_id ?? '-'}`;
+}
+
 /** Resolves a bearer token to a principal, or `null` when it grants nothing. */
 export interface PrincipalResolver {
   resolve(token: string): Promise<Principal | null>;

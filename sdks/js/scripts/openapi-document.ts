@@ -3,8 +3,8 @@
  * in-process from the gateway's own controllers and builder (no Redis, no boot).
  */
 import 'reflect-metadata';
-import { API_CONTROLLERS } from '../../../apps/api-gateway/src/controllers';
-import { buildOpenApi, collectRoutes } from '../../../apps/api-gateway/src/openapi/openapi.builder';
+import { buildOpenApi } from '../../../apps/api-gateway/src/openapi/openapi.builder';
+import { API_CONTROLLERS, collectRoutes } from '../../../apps/api-gateway/src/routes';
 
 export type OpenApiDocument = Record<string, unknown> & {
   paths: Record<string, Record<string, OpenApiOperation>>;

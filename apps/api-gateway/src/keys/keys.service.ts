@@ -8,7 +8,7 @@ import {
   ListPage,
   RotateKeyBody,
 } from '@cap/contracts';
-import { BearerPrincipalResolver } from '../auth/principal-resolver.service';
+import { BearerPrincipalResolver } from '../data-plane/principal-resolver';
 import { Upstream } from '../upstream/upstream';
 
 @Injectable()

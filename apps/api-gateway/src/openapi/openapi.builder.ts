@@ -1,48 +1,12 @@
-import { RequestMethod, Type } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { z } from 'zod';
-import { routeAccess, UNAUTHENTICATED_MESSAGE } from '@cap/auth';
+import { UNAUTHENTICATED_MESSAGE } from '@cap/auth';
 import { ErrorCode, ERROR_CODES, httpStatusOf } from '@cap/contracts';
-import { IDEMPOTENT } from '../idempotency/idempotent.decorator';
-import { API_DOC, RouteDoc } from './api-doc.decorator';
+import type { ApiRoute } from '../routes';
 
 type Json = Record<string, unknown>;
 
-export interface DocumentedRoute {
-  method: string;
-  /** Nest/Fastify form: `/v1/projects/:id`. */
-  path: string;
-  doc: RouteDoc;
-  scopes: string[];
-  public: boolean;
-}
-
-/** Every route of the given controllers, with its documentation; a route without is an error. */
-export function collectRoutes(controllers: Type<unknown>[]): DocumentedRoute[] {
-  const routes: DocumentedRoute[] = [];
-  for (const controller of controllers) {
-    const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
-    const proto = controller.prototype as Record<string, unknown>;
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      const handler = proto[name];
-      if (name === 'constructor' || typeof handler !== 'function') continue;
-      const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
-      if (method === undefined) continue;
-      const sub = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
-      const path = `/${[base, sub].filter((p) => p && p !== '/').join('/')}`.replace(/\/+/g, '/');
-      if (!path.startsWith('/v1/')) continue;
-      const doc = Reflect.getMetadata(API_DOC, handler) as RouteDoc | undefined;
-      const verb = RequestMethod[method];
-      if (!doc) throw new Error(`${verb} ${path} (${controller.name}.${name}) has no @ApiDoc`);
-      if (verb === 'POST' && Reflect.getMetadata(IDEMPOTENT, handler) !== true) {
-        throw new Error(`POST ${path} (${controller.name}.${name}) is not @Idempotent()`);
-      }
-      const access = routeAccess(handler, controller);
-      routes.push({ method: verb, path, doc, scopes: [...access.scopes], public: access.public });
-    }
-  }
-  return routes;
-}
+/** The OpenAPI document of the route table, built once at startup. */
+export const OPENAPI_DOCUMENT = Symbol('OPENAPI_DOCUMENT');
 
 /** JSON Schema of a zod schema, with named schemas moved to `components.schemas`. */
 function schemaOf(schema: z.ZodType, components: Json, io: 'input' | 'output' = 'output'): Json {
@@ -94,7 +58,7 @@ const RATE_LIMIT_HEADERS = [
   'X-RateLimit-Reset',
 ];
 
-function errorResponses(route: DocumentedRoute): Record<string, Json> {
+function errorResponses(route: ApiRoute): Record<string, Json> {
   const codes = new Set<ErrorCode>(route.doc.errors ?? []);
   if (!route.public) for (const c of COMMON_ERRORS) codes.add(c);
   if (route.scopes.length) codes.add('insufficient_scope');
@@ -150,7 +114,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
 };
 
 /** The OpenAPI 3.1 document of the public API, built from the routes' own declarations. */
-export function buildOpenApi(routes: DocumentedRoute[], serverUrl: string): Json {
+export function buildOpenApi(routes: ApiRoute[], serverUrl: string): Json {
   const components: Json = {};
   const paths: Record<string, Record<string, Json>> = {};
   for (const route of routes) {

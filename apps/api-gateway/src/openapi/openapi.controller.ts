@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Public } from '@cap/auth';
 import { JSON_CONTENT_TYPE } from '@cap/observability';
 import { ApiDoc } from './api-doc.decorator';
-import { OPENAPI_DOCUMENT } from './openapi.tokens';
+import { OPENAPI_DOCUMENT } from './openapi.builder';
 
 /** The OpenAPI 3.1 document of this API: public, built once at start from the routes. */
 @Controller('v1/openapi.json')

@@ -12,7 +12,7 @@ import { createHttpApp, createLogger, Metrics } from '@cap/observability';
 import { cleanRedisPrefix, REPO_ROOT, TEST_ENV, testQueuePrefix } from '@cap/testing';
 import { AppModule } from '../app.module';
 import { gatewayEnv } from '../config';
-import { OPENAPI_DOCUMENT } from './openapi.tokens';
+import { OPENAPI_DOCUMENT } from './openapi.builder';
 
 const prefix = testQueuePrefix();
 let app: NestFastifyApplication;

@@ -12,7 +12,7 @@ import {
   listPageSchema,
   supportTicketSchema,
 } from '@cap/contracts';
-import { RequestIdSigner } from '../request-ids';
+import { RequestIdSigner } from '../data-plane/request-ids';
 import { Upstream } from '../upstream/upstream';
 import { ApiDoc } from '../openapi/api-doc.decorator';
 import { Idempotent } from '../idempotency/idempotent.decorator';

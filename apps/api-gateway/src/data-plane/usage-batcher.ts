@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
 import { randomBase62, requestsIn, UsageBatchJob, UsageRow } from '@cap/contracts';
 
-export interface MeterOptions {
+export interface BatcherOptions {
   flushIntervalMs: number;
   onError: (err: unknown) => void;
   /** Told of every attempt to queue a batch, with the requests it carries. */
@@ -16,7 +16,7 @@ export interface MeterOptions {
  * that fails to queue is retried as it was (same id, same rows) before anything newer is sent,
  * so `through` only ever moves forward once everything before it is queued.
  */
-export class UsageMeter {
+export class UsageBatcher {
   readonly source = `gw-${hostname()}-${process.pid}-${randomBase62(6)}`;
   private counts = new Map<string, UsageRow>();
   private sequence = 0;
@@ -26,7 +26,7 @@ export class UsageMeter {
 
   constructor(
     private readonly queue: Queue,
-    private readonly options: MeterOptions,
+    private readonly options: BatcherOptions,
   ) {
     this.timer = setInterval(() => void this.flush(), options.flushIntervalMs);
     this.timer.unref();

@@ -11,7 +11,7 @@ import type { GatewayConfig } from '../config';
 import type { Upstream } from '../upstream/upstream';
 import { KeyCache } from './key-cache';
 import type { KeyUsage } from './key-usage';
-import { BearerPrincipalResolver } from './principal-resolver.service';
+import { BearerPrincipalResolver } from './principal-resolver';
 import type { TokenVerifier } from './token-verifier';
 
 function keyPrincipal(keyId: string): KeyPrincipal {

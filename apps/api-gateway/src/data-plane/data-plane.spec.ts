@@ -5,26 +5,13 @@
 import Fastify, { FastifyInstance } from 'fastify';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ApiRoute } from '../routes';
-import type { GatewayConfig } from '../config';
-import { ApiAccess } from './api-access';
+import { DataPlane } from './data-plane';
 
 function withAccess(routes: Partial<ApiRoute>[]): FastifyInstance {
   const fastify = Fastify();
   const host = { httpAdapter: { getInstance: () => fastify } } as unknown as HttpAdapterHost;
-  const config = { RATE_LIMIT_WINDOW_MS: 60_000 } as GatewayConfig;
   const unused = {} as never;
-  const [resolver, bearer, limiter, ids, metering, failures] = Array<never>(6).fill(unused);
-  new ApiAccess(
-    host,
-    config,
-    routes as ApiRoute[],
-    resolver,
-    bearer,
-    limiter,
-    ids,
-    metering,
-    failures,
-  );
+  new DataPlane(host, routes as ApiRoute[], unused, unused, unused, unused);
   return fastify;
 }
 
@@ -40,7 +27,7 @@ async function registered(fastify: FastifyInstance, register: () => void): Promi
   }
 }
 
-describe('ApiAccess', () => {
+describe('DataPlane', () => {
   it('refuses to serve a /v1 route no controller declares', async () => {
     const fastify = withAccess([
       { method: 'GET', path: '/v1/declared', public: false, scopes: [] },

@@ -7,7 +7,7 @@ import { QUEUES } from '@cap/contracts';
 import { Metrics } from '@cap/observability';
 import { bullQueueName, createRedis, RedisClient, redisTarget } from '@cap/queue';
 import { CONFIG, GatewayConfig, LOGGER } from '../config';
-import { UsageMeter } from './usage-meter';
+import { UsageBatcher } from './usage-batcher';
 
 type Fields = Record<string, unknown> | undefined;
 
@@ -29,10 +29,10 @@ function projectId(value: unknown): string | undefined {
   return typeof value === 'string' && value.startsWith('prj_') ? value : undefined;
 }
 
-/** Counts authenticated `/v1` requests once their responses are done (see ApiAccess). */
+/** Counts authenticated `/v1` requests once their responses are done (see DataPlane). */
 @Injectable()
-export class UsageMetering implements OnApplicationShutdown {
-  private readonly meter: UsageMeter;
+export class UsageMeter implements OnApplicationShutdown {
+  private readonly batcher: UsageBatcher;
   private readonly queue: Queue;
   private readonly connection: RedisClient;
 
@@ -59,7 +59,7 @@ export class UsageMetering implements OnApplicationShutdown {
       name: 'gateway_usage_requests_queued_total',
       help: 'Requests counted by this gateway and queued for the usage-worker.',
     });
-    this.meter = new UsageMeter(this.queue, {
+    this.batcher = new UsageBatcher(this.queue, {
       flushIntervalMs: config.USAGE_FLUSH_MS,
       onError: (err) => this.logger.warn({ err }, 'usage batch not queued yet; will retry'),
       onFlush: (outcome, n) => {
@@ -67,7 +67,7 @@ export class UsageMetering implements OnApplicationShutdown {
         if (outcome === 'queued') requests.inc(n);
       },
     });
-    const meter = this.meter;
+    const meter = this.batcher;
     metrics.gauge({
       name: 'gateway_usage_requests_unsent',
       help: 'Requests counted by this gateway and not queued yet (lost if it is killed now).',
@@ -82,11 +82,11 @@ export class UsageMetering implements OnApplicationShutdown {
     const project = projectOf(req, principal, status);
     if (!project) return;
     const counted = principal.kind === 'api_key' ? principal.key_id : principal.client_id;
-    this.meter.record(project, counted, endpoint, status);
+    this.batcher.record(project, counted, endpoint, status);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.meter.close();
+    await this.batcher.close();
     await this.queue.close();
     this.connection.disconnect();
   }

@@ -1,22 +1,6 @@
-import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { SetMetadata } from '@nestjs/common';
 import { DomainError, Scope } from '@cap/contracts';
 import type { Principal } from './principal';
-
-export const UNAUTHENTICATED_MESSAGE =
-  'Send a valid API key or access token as "Authorization: Bearer <token>".';
-
-/**
- * The credential of an RFC 6750 `Authorization: Bearer <token>` header (scheme
- * case-insensitive), or `undefined`. Its characters are not checked here: every token the
- * platform accepts has a stricter shape of its own (an API key's, a JWT's), checked by whoever
- * resolves it, on a miss of their cache (a cached token was checked when it was first seen).
- * Tokens in query strings or bodies are not accepted: they leak into logs.
- */
-export function bearerToken(header: string | undefined): string | undefined {
-  if (!header || header.length < 8 || header.length > 8192) return undefined;
-  if (header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
-  return header.slice(7).trim() || undefined;
-}
 
 const SCOPES_KEY = 'cap:required-scopes';
 const PUBLIC_KEY = 'cap:public';
@@ -52,12 +36,3 @@ export function assertScopes(principal: Principal, required: readonly string[]):
     );
   }
 }
-
-/** The authenticated principal of the request. */
-export const CurrentPrincipal = createParamDecorator(
-  (_: unknown, context: ExecutionContext): Principal => {
-    const principal = context.switchToHttp().getRequest<{ user?: Principal }>().user;
-    if (!principal) throw new DomainError('unauthenticated', UNAUTHENTICATED_MESSAGE);
-    return principal;
-  },
-);

@@ -1,1 +1,0 @@
-export const OPENAPI_DOCUMENT = Symbol('OPENAPI_DOCUMENT');
