@@ -6,10 +6,14 @@
  * from that document.
  */
 import { RequestMethod, Type } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+import type { z } from 'zod';
+import { noBody } from '@cap/contracts';
 import { routeAccess } from '@cap/auth';
 import { IDEMPOTENT } from './idempotency/idempotent.decorator';
 import { API_DOC, RouteDoc } from './openapi/api-doc.decorator';
+import { ZodPipe } from './validation/zod.pipe';
 import {
   InvitationsController,
   ProjectInvitationsController,
@@ -45,6 +49,8 @@ export interface ApiRoute {
   /** Nest/Fastify form: `/v1/projects/:id`. */
   path: string;
   doc: RouteDoc;
+  /** The schemas its inputs are validated against (`ZodPipe`), documented as they are. */
+  input: RouteInput;
   scopes: string[];
   public: boolean;
 }
@@ -73,10 +79,60 @@ export function collectRoutes(controllers: Type<unknown>[]): ApiRoute[] {
         throw new Error(`POST ${path} (${controller.name}.${name}) is not @Idempotent()`);
       }
       const access = routeAccess(handler, controller);
-      routes.push({ method: verb, path, doc, scopes: [...access.scopes], public: access.public });
+      const input = inputsOf(controller, name, `${verb} ${path} (${controller.name}.${name})`);
+      routes.push({
+        method: verb,
+        path,
+        doc,
+        input,
+        scopes: [...access.scopes],
+        public: access.public,
+      });
     }
   }
   return routes;
+}
+
+export interface RouteInput {
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+}
+
+const INPUTS: Partial<Record<RouteParamtypes, keyof RouteInput>> = {
+  [RouteParamtypes.PARAM]: 'params',
+  [RouteParamtypes.QUERY]: 'query',
+  [RouteParamtypes.BODY]: 'body',
+};
+
+interface RouteArg {
+  index: number;
+  data?: unknown;
+  pipes?: unknown[];
+}
+
+/**
+ * The schemas of a handler's `@Param`/`@Query`/`@Body(new ZodPipe(schema))` arguments. An input
+ * argument without a `ZodPipe`, or a named one (`@Query('x')`), is refused: every input is
+ * validated whole, against the schema the document shows. `noBody` (a POST that takes none) is
+ * validated but not documented.
+ */
+function inputsOf(controller: Type<unknown>, name: string, where: string): RouteInput {
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, name) ?? {}) as Record<
+    string,
+    RouteArg
+  >;
+  const input: RouteInput = {};
+  for (const [key, arg] of Object.entries(args)) {
+    const slot = INPUTS[Number(key.split(':')[0]) as RouteParamtypes];
+    if (!slot) continue;
+    const pipe = arg.pipes?.find((p): p is ZodPipe<z.ZodType> => p instanceof ZodPipe);
+    if (!pipe || arg.data !== undefined) {
+      throw new Error(`${where}: its ${slot} must be one argument validated by a ZodPipe`);
+    }
+    if (pipe.schema !== noBody) input[slot] = pipe.schema;
+  }
+  return input;
 }
 
 /** The route table of this app (`API_CONTROLLERS`), as the `API_ROUTES` provider holds it. */

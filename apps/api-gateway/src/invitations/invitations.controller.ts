@@ -25,8 +25,6 @@ export class ProjectInvitationsController {
   @ApiDoc({
     summary: "List a project's pending invitations",
     description: 'Any member of the project.',
-    params: projectIdParam,
-    query: listQuery,
     response: {
       status: 200,
       schema: listPageSchema(invitationSchema, 'InvitationList'),
@@ -52,7 +50,6 @@ export class ProjectInvitationsController {
   @ApiDoc({
     summary: 'Revoke a pending invitation',
     description: 'Owners and admins. It can no longer be accepted.',
-    params: projectInvitationParams,
     response: { status: 200, schema: invitationSchema, description: 'The revoked invitation.' },
     errors: ['project_not_found', 'not_found', 'forbidden', 'conflict'],
   })
@@ -82,7 +79,6 @@ export class InvitationsController {
     description:
       'Pending invitations addressed to your email, once it is verified (none before: follow ' +
       'the link mailed at sign-up).',
-    query: listQuery,
     response: {
       status: 200,
       schema: listPageSchema(invitationSchema, 'InvitationList'),
@@ -107,7 +103,6 @@ export class InvitationsController {
     description:
       'You become a member of its project with its role, if your email is verified and is the ' +
       'one invited; any other invitation is `404`, as if it did not exist.',
-    params: invitationIdParam,
     response: { status: 200, schema: invitationSchema, description: 'The accepted invitation.' },
     errors: ['not_found', 'conflict'],
   })

@@ -40,7 +40,6 @@ export class KeysController {
       `${MAX_LIVE_KEYS_PER_PROJECT} live keys (409 quota_exceeded past that). A key made with ` +
       'an OAuth access token is revoked with that grant; a member removed from the project ' +
       'loses their keys of it.',
-    body: createKeyBody,
     bodyExample: { project_id: 'prj_789', name: 'ci', scopes: ['projects:read'] },
     response: {
       status: 201,
@@ -63,7 +62,6 @@ export class KeysController {
   @ApiDoc({
     summary: 'List the keys of a project',
     description: 'Never the secrets: `redacted` shows the prefix and the last four characters.',
-    query: listKeysQuery,
     response: {
       status: 200,
       schema: listPageSchema(apiKeySchema, 'ApiKeyList'),
@@ -83,7 +81,6 @@ export class KeysController {
   @ApiDoc({
     summary: 'Revoke a key now',
     description: 'Every gateway refuses it within a second.',
-    params: keyIdParam,
     response: { status: 200, schema: apiKeySchema, description: 'The revoked key.' },
     errors: ['key_not_found', 'forbidden'],
   })
@@ -104,8 +101,6 @@ export class KeysController {
     description:
       "Only the key's creator may rotate it, with a credential holding every scope the key has " +
       '(admins and owners may revoke it instead). The key keeps all its restrictions.',
-    params: keyIdParam,
-    body: rotateKeyBody,
     bodyExample: { grace_period_seconds: 3600 },
     response: {
       status: 200,

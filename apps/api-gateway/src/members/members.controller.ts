@@ -28,8 +28,6 @@ export class MembersController {
 
   @ApiDoc({
     summary: 'List the members of a project, with their roles',
-    params: projectIdParam,
-    query: listQuery,
     response: {
       status: 200,
       schema: listPageSchema(memberSchema, 'MemberList'),
@@ -60,8 +58,6 @@ export class MembersController {
       'accepts once it is verified (`POST /v1/invitations/{id}/accept`); the invitation ' +
       'expires after 7 days. `409 conflict` only when a member of the project already has ' +
       'this email (members can list each other anyway).',
-    params: projectIdParam,
-    body: addMemberBody,
     bodyExample: { email: 'dev@example.com', role: 'developer' },
     response: { status: 201, schema: invitationSchema, description: 'The invitation.' },
     errors: ['project_not_found', 'forbidden', 'conflict'],
@@ -88,7 +84,6 @@ export class MembersController {
     description:
       'Owners and admins; only owners may remove owners; anyone may leave. The last owner ' +
       "cannot be removed. The member's keys for the project stop working at once.",
-    params: memberParams,
     response: { status: 200, schema: deletedSchema, description: 'The member is removed.' },
     errors: ['project_not_found', 'not_found', 'forbidden', 'conflict'],
   })

@@ -32,7 +32,6 @@ export class OAuthClientsController {
 
   @ApiDoc({
     summary: 'List the third-party apps you registered',
-    query: listQuery,
     response: {
       status: 200,
       schema: listPageSchema(oauthClientSchema, 'OAuthClientList'),
@@ -59,7 +58,6 @@ export class OAuthClientsController {
       "fragment. A confidential client's secret is in this response only. A user registers at " +
       `most ${MAX_OAUTH_CLIENTS_PER_USER} clients (409 quota_exceeded past that); a key ` +
       'confined to its project (`project_access: "own"`) cannot register any (403).',
-    body: createClientBody,
     bodyExample: { name: 'My app', redirect_uris: ['https://app.example.com/callback'] },
     response: {
       status: 201,

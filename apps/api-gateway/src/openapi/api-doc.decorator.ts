@@ -4,13 +4,13 @@ import type { ErrorCode } from '@cap/contracts';
 
 export const API_DOC = 'cap:api-doc';
 
-/** What the OpenAPI document says of a route, next to the route itself. */
+/**
+ * What the OpenAPI document says of a route, next to the route itself. Its inputs (path, query,
+ * body) are not named here: the route table reads them from the parameters' `ZodPipe`s.
+ */
 export interface RouteDoc {
   summary: string;
   description?: string;
-  params?: z.ZodType;
-  query?: z.ZodType;
-  body?: z.ZodType;
   /** Example request body (the seed's, where it has one). */
   bodyExample?: unknown;
   response: { status: number; schema: z.ZodType; description: string; example?: unknown };

@@ -62,8 +62,8 @@ function errorResponses(route: ApiRoute): Record<string, Json> {
   const codes = new Set<ErrorCode>(route.doc.errors ?? []);
   if (!route.public) for (const c of COMMON_ERRORS) codes.add(c);
   if (route.scopes.length) codes.add('insufficient_scope');
-  if (route.doc.body || route.doc.query || route.doc.params) codes.add('invalid_request');
-  if (route.doc.body) {
+  if (route.input.body || route.input.query || route.input.params) codes.add('invalid_request');
+  if (route.input.body) {
     for (const c of ['invalid_json', 'unsupported_media_type', 'payload_too_large'] as const) {
       codes.add(c);
     }
@@ -121,8 +121,8 @@ export function buildOpenApi(routes: ApiRoute[], serverUrl: string): Json {
     const { doc } = route;
     const path = route.path.replace(/:([A-Za-z_]+)/g, '{$1}');
     const parameters = [
-      ...parametersOf(doc.params, 'path', components),
-      ...parametersOf(doc.query, 'query', components),
+      ...parametersOf(route.input.params, 'path', components),
+      ...parametersOf(route.input.query, 'query', components),
     ];
     if (route.method === 'POST' && !route.public) {
       parameters.push({ $ref: '#/components/parameters/Idempotency-Key' });
@@ -143,13 +143,13 @@ export function buildOpenApi(routes: ApiRoute[], serverUrl: string): Json {
       ...(doc.description ? { description: doc.description } : {}),
       tags: [path.split('/')[2] ?? 'v1'],
       ...(parameters.length ? { parameters } : {}),
-      ...(doc.body
+      ...(route.input.body
         ? {
             requestBody: {
               required: true,
               content: {
                 'application/json': {
-                  schema: schemaOf(doc.body, components, 'input'),
+                  schema: schemaOf(route.input.body, components, 'input'),
                   ...(doc.bodyExample ? { example: doc.bodyExample } : {}),
                 },
               },

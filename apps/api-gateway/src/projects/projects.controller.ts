@@ -30,7 +30,6 @@ export class ProjectsController {
     description:
       'Newest first. A key sees the projects of the user who created it; a key with ' +
       '`project_access: "own"` sees only its own project.',
-    query: listQuery,
     response: {
       status: 200,
       schema: listPageSchema(projectSchema, 'ProjectList'),
@@ -73,7 +72,6 @@ export class ProjectsController {
     description:
       'The caller becomes its owner. `region` is one of GET /v1/regions. A key confined to its ' +
       'project (`project_access: "own"`) cannot create projects (403).',
-    body: createProjectBody,
     bodyExample: { name: 'edge-ingest', region: 'us-east' },
     response: {
       status: 201,
@@ -105,7 +103,6 @@ export class ProjectsController {
 
   @ApiDoc({
     summary: 'Read a project',
-    params: projectIdParam,
     response: { status: 200, schema: projectSchema, description: 'The project.' },
     errors: ['project_not_found'],
   })
@@ -125,8 +122,6 @@ export class ProjectsController {
   @ApiDoc({
     summary: 'Rename a project',
     description: 'Owners and admins only.',
-    params: projectIdParam,
-    body: updateProjectBody,
     bodyExample: { name: 'edge-ingest-eu' },
     response: { status: 200, schema: projectSchema, description: 'The renamed project.' },
     errors: ['project_not_found', 'forbidden'],
@@ -151,7 +146,6 @@ export class ProjectsController {
     description:
       'Owners only. Revokes every key of the project at once; its usage stays readable by ' +
       'its former members for 30 days.',
-    params: projectIdParam,
     response: { status: 200, schema: deletedSchema, description: 'The project is deleted.' },
     errors: ['project_not_found', 'forbidden'],
   })

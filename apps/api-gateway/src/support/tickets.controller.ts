@@ -27,7 +27,6 @@ export class TicketsController {
 
   @ApiDoc({
     summary: 'List your support tickets',
-    query: listQuery,
     response: {
       status: 200,
       schema: listPageSchema(supportTicketSchema, 'SupportTicketList'),
@@ -49,7 +48,6 @@ export class TicketsController {
 
   @ApiDoc({
     summary: 'Read one of your support tickets',
-    params: ticketIdParam,
     response: { status: 200, schema: supportTicketSchema, description: 'The ticket.' },
     errors: ['not_found'],
   })
@@ -69,7 +67,6 @@ export class TicketsController {
   @ApiDoc({
     summary: 'Open a support ticket',
     description: 'Attach the `Request-Id` of requests you are asking about; they must be yours.',
-    body: createTicketBody,
     bodyExample: {
       subject: 'Unexpected 503',
       body: 'This request failed twice.',

@@ -15,7 +15,6 @@ export class UsageController {
       'Buckets of `granularity` between `start` and `end` (at most 1500), optionally grouped ' +
       'by key (or OAuth client), endpoint or status class. `complete_through`: every request ' +
       'counted before it is in the figures.',
-    query: usageQuery,
     response: { status: 200, schema: usageReportSchema, description: 'The usage report.' },
     errors: ['project_not_found'],
   })

@@ -22,9 +22,12 @@ export function toInvalidRequest(error: z.ZodError): DomainError {
   );
 }
 
-/** Validates and types a body, query or params object against a contracts schema. */
+/**
+ * Validates and types a body, query or params object against a contracts schema. The route table
+ * reads `schema` back for the OpenAPI document: a route names each schema once, here.
+ */
 export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {
-  constructor(private readonly schema: S) {}
+  constructor(readonly schema: S) {}
 
   transform(value: unknown): z.infer<S> {
     // `reportInput` tells a missing field (input undefined) from one of the wrong type.
