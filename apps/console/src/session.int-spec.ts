@@ -10,6 +10,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { createHttpApp, createLogger, Metrics } from '@cap/observability';
+import { aclSetUserArgs } from '@cap/queue';
 import { cleanRedisPrefix, TEST_ENV, testQueuePrefix } from '@cap/testing';
 import { ConsoleModule } from './app.module';
 import { consoleEnv } from './config';
@@ -19,8 +20,17 @@ import { FAILED_REQUESTS_KEPT, Session, SessionStore } from './session.store';
 const prefix = testQueuePrefix();
 const redis = new Redis(TEST_ENV.redisUrl);
 const MAX_AGE_S = 3600;
+// The console runs as its own Redis ACL user (libs/queue/src/redis-acl.ts), as deployed.
+const aclUser = `cap-console-${prefix}`;
+const aclPassword = `pw-${prefix}`;
+const consoleRedisUrl = (() => {
+  const url = new URL(TEST_ENV.redisUrl);
+  url.username = aclUser;
+  url.password = aclPassword;
+  return url.toString();
+})();
 const config = consoleEnv.parse({
-  REDIS_URL: TEST_ENV.redisUrl,
+  REDIS_URL: consoleRedisUrl,
   QUEUE_PREFIX: prefix,
   // Nothing listens there: a test that reached the auth-server or the API would fail.
   ISSUER: 'http://127.0.0.1:9',
@@ -43,6 +53,7 @@ const session = (over: Partial<Session> = {}): Session => ({
 });
 
 beforeAll(async () => {
+  await redis.call('ACL', 'SETUSER', ...aclSetUserArgs(aclUser, aclPassword, 'console', prefix));
   app = await createHttpApp(ConsoleModule.forRoot(config, logger), logger, new Metrics('console'));
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
@@ -50,6 +61,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
+  await redis.call('ACL', 'DELUSER', aclUser);
   await cleanRedisPrefix(prefix);
   redis.disconnect();
 });
@@ -252,10 +264,22 @@ describe('sessions', () => {
     expect(await store.failures(id)).toEqual([]);
   });
 
-  it('keeps every key under <prefix>:console: (the console ACL user may touch nothing else)', async () => {
+  it('keeps every key under <prefix>:console:, and its Redis user may touch nothing else', async () => {
     const keys = await redis.keys(`${prefix}:*`);
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.filter((k) => !k.startsWith(`${prefix}:console:`))).toEqual([]);
+    const asConsole = new Redis(consoleRedisUrl, { maxRetriesPerRequest: 1 });
+    try {
+      await asConsole.set(`${prefix}:console:probe`, '1', 'EX', 10);
+      for (const key of [`${prefix}:rl:x`, `${prefix}:{projects}:x`, `${prefix}:oidc:x`, 'other']) {
+        await expect(asConsole.get(key)).rejects.toThrow(/NOPERM/);
+      }
+      await expect(asConsole.publish(`${prefix}:events:key-revoked`, 'x')).rejects.toThrow(
+        /NOPERM/,
+      );
+    } finally {
+      asConsole.disconnect();
+    }
   });
 });
 

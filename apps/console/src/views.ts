@@ -23,6 +23,10 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem;b
 code{word-break:break-all}.muted{color:#57606a}.chart{width:100%;height:auto;aspect-ratio:3/1}
 form[aria-busy=true] button[type=submit]{opacity:.7;cursor:progress}.row-actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}
 .inline{display:inline}fieldset label{font-weight:400}.hint{font-size:.9rem;color:#57606a;margin:.15rem 0}
+td label{font-weight:400}
+@media (max-width:600px){.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.stack tr{display:block;border-bottom:1px solid #d0d7de;padding:.5rem 0}.stack td{display:block;border:0;padding:.15rem 0}
+.stack td[data-label]::before{content:attr(data-label);display:block;font-size:.85rem;font-weight:600;color:#57606a}}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}:focus-visible{outline:3px solid #d4a72c;outline-offset:2px}`;
 
 export interface Layout {
@@ -89,6 +93,17 @@ export const fmtTime = (iso: string | null | undefined) =>
     ? `<time datetime="${esc(iso)}">${esc(iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'))}</time>`
     : '—';
 
-/** A table that scrolls sideways on its own on a narrow screen; `head` is trusted markup. */
-export const table = (head: string[], rows: string) =>
-  `<div class="table-wrap"><table><thead><tr>${head.map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table></div>`;
+/**
+ * A table; `head` is trusted markup. Each cell is labelled with its column (`data-label`), so
+ * that below 600 px the rows stack as cards instead of squeezing every column into 375 px.
+ */
+export function table(head: string[], rows: string): string {
+  const labelled = rows
+    .split('<tr>')
+    .map((row) => {
+      let i = 0;
+      return row.replace(/<td>/g, () => `<td data-label="${esc(head[i++] ?? '')}">`);
+    })
+    .join('<tr>');
+  return `<div class="table-wrap"><table class="stack"><thead><tr>${head.map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${labelled}</tbody></table></div>`;
+}
