@@ -15,7 +15,7 @@ header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;padding:.75
 header a{color:#fff}nav{display:flex;flex-wrap:wrap;gap:.75rem}main{max-width:960px;margin:0 auto;padding:1rem;overflow-wrap:anywhere}
 section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:1rem;margin:0 0 1rem}
 label{display:block;font-weight:600;margin:.5rem 0 .25rem}input,select,textarea{font:inherit;width:100%;max-width:32rem;padding:.4rem;border:1px solid #57606a;border-radius:4px}
-input[type=checkbox]{width:auto}fieldset{border:1px solid #d0d7de;border-radius:4px}
+input[type=checkbox],input[type=radio]{width:auto;margin-right:.35rem}fieldset{border:1px solid #d0d7de;border-radius:4px}
 button{font:inherit;padding:.4rem .9rem;margin-top:.5rem;border-radius:4px;border:1px solid #0b3d91;background:#0b3d91;color:#fff;cursor:pointer}
 button.danger{background:#a40e26;border-color:#a40e26}button.plain{background:#fff;color:#0b3d91}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem;border-bottom:1px solid #d0d7de;vertical-align:top}
