@@ -68,7 +68,8 @@ export default tseslint.config(
               sourceTag: 'scope:admin',
               onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'],
             },
-            // The console is a client of /v1 and the auth-server: no database, no queues' code.
+            // The console is a client of /v1 and the auth-server: no database; Redis (its sessions)
+            // only through @cap/queue's connection helpers.
             {
               sourceTag: 'scope:console',
               onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'],

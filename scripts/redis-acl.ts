@@ -2,10 +2,11 @@
  * The platform's Redis users (libs/queue/src/redis-acl.ts), one per service, for a queue prefix:
  *
  *   REDIS_PASSWORD_API_GATEWAY=… REDIS_PASSWORD_AUTH_SERVER=… REDIS_PASSWORD_PROJECTS_SERVICE=… \
- *   REDIS_PASSWORD_USAGE_WORKER=… REDIS_PASSWORD_ADMIN=… \
+ *   REDIS_PASSWORD_USAGE_WORKER=… REDIS_PASSWORD_ADMIN=… [REDIS_PASSWORD_CONSOLE=…] \
  *     node -r @swc-node/register scripts/redis-acl.ts [--prefix cap] [--format file|commands]
  *     [--out FILE] [--apply]
  *
+ * The console's user (its session keys only) is written when REDIS_PASSWORD_CONSOLE is set.
  * `--format file` (the default) prints an ACL file for `redis-server --aclfile` (the default user
  * off, a `healthcheck` user that may only PING); `commands` prints `ACL SETUSER` lines for
  * `redis-cli`. `--apply` runs them against the Redis at REDIS_ACL_ADMIN_URL (a user allowed
@@ -18,6 +19,7 @@ import { Redis } from 'ioredis';
 import {
   aclFileLine,
   aclSetUserArgs,
+  OPTIONAL_REDIS_SERVICES,
   REDIS_SERVICES,
   redisPasswordEnv,
   redisUserName,
@@ -33,12 +35,16 @@ async function main(): Promise<number> {
       apply: { type: 'boolean' },
     },
   });
-  const missing = REDIS_SERVICES.map(redisPasswordEnv).filter((n) => !process.env[n]);
+  const optional = (s: (typeof REDIS_SERVICES)[number]) => OPTIONAL_REDIS_SERVICES.includes(s);
+  const missing = REDIS_SERVICES.filter((s) => !optional(s))
+    .map(redisPasswordEnv)
+    .filter((n) => !process.env[n]);
   if (missing.length > 0) {
     process.stderr.write(`redis-acl: set ${missing.join(', ')} (one password per service)\n`);
     return 1;
   }
-  const users = REDIS_SERVICES.map((service) => ({
+  const deployed = REDIS_SERVICES.filter((s) => !optional(s) || process.env[redisPasswordEnv(s)]);
+  const users = deployed.map((service) => ({
     service,
     name: redisUserName(service, values['user-prefix']),
     password: process.env[redisPasswordEnv(service)]!,

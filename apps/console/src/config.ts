@@ -16,6 +16,18 @@ export const consoleEnv = baseEnv.extend({
     .default('cli_console'),
   /** How long a console session lives without use (its refresh token may end it sooner). */
   CONSOLE_SESSION_TTL_S: z.coerce.number().int().min(60).max(2_592_000).default(43_200),
+  /** How long a console session lives at most, however busy: then the user signs in again. */
+  CONSOLE_SESSION_MAX_AGE_S: z.coerce.number().int().min(60).max(7_776_000).default(604_800),
+  /**
+   * At start, whether `<PUBLIC_URL>/auth/callback` must be registered for CONSOLE_CLIENT_ID at the
+   * auth-server: `fail` exits with the command to run, `warn` logs it, `off` skips the check.
+   * Default: `fail` in production, `warn` elsewhere.
+   */
+  CONSOLE_REDIRECT_CHECK: z.enum(['fail', 'warn', 'off']).optional(),
 });
 
 export type ConsoleConfig = z.infer<typeof consoleEnv>;
+
+/** `PUBLIC_URL`, or where the console listens. */
+export const publicUrlOf = (config: ConsoleConfig) =>
+  (config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`).replace(/\/+$/, '');

@@ -1,22 +1,16 @@
-import { Redis } from 'ioredis';
+import 'reflect-metadata';
 import { loadConfigOrExit } from '@cap/config';
+import { createLogger, runApp } from '@cap/observability';
+import { ConsoleModule } from './app.module';
 import { consoleEnv } from './config';
-import { buildServer } from './server';
+import { checkRedirectAtStart } from './redirect-check';
 
-async function main() {
-  const config = loadConfigOrExit(consoleEnv, 'console');
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false });
-  redis.on('error', () => undefined);
-  const app = buildServer(config, redis);
-  await app.listen({ port: config.PORT, host: config.HOST });
-  const stop = () => {
-    void app.close().then(() => {
-      redis.disconnect();
-      process.exit(0);
-    });
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
-
-void main();
+const config = loadConfigOrExit(consoleEnv, 'console');
+void checkRedirectAtStart(config, createLogger('console', config.LOG_LEVEL)).then((ok) => {
+  if (!ok) process.exit(1);
+  runApp({
+    name: 'console',
+    env: consoleEnv,
+    module: (c, logger) => ConsoleModule.forRoot(c, logger),
+  });
+});

@@ -1,29 +1,67 @@
 /**
- * The BFF's sign-in and session guards against a real Redis (own key prefix): state mismatch,
- * missing verifier, forged or unknown cookies and missing CSRF tokens all get a clear page
- * with a 4xx, never a 500, and the auth-server is never asked.
+ * The BFF's sign-in and session guards against a real Redis (own key prefix), on the app as
+ * main.ts builds it (the platform's HTTP contract, health routes): state mismatch, missing
+ * verifier, forged or unknown cookies and missing CSRF tokens all get a clear page with a 4xx,
+ * never a 500, and the auth-server is never asked. Sessions end at their absolute lifetime
+ * however busy; failed requests are kept, newest 20.
  */
+import 'reflect-metadata';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
+import { createHttpApp, createLogger, Metrics } from '@cap/observability';
+import { aclSetUserArgs } from '@cap/queue';
 import { cleanRedisPrefix, TEST_ENV, testQueuePrefix } from '@cap/testing';
+import { ConsoleModule } from './app.module';
 import { consoleEnv } from './config';
-import { buildServer, SESSION_COOKIE, SIGNIN_COOKIE } from './server';
-import { SessionStore } from './session.store';
+import { SESSION_COOKIE, SIGNIN_COOKIE } from './server';
+import { FAILED_REQUESTS_KEPT, Session, SessionStore } from './session.store';
 
 const prefix = testQueuePrefix();
 const redis = new Redis(TEST_ENV.redisUrl);
+const MAX_AGE_S = 3600;
+// The console runs as its own Redis ACL user (libs/queue/src/redis-acl.ts), as deployed.
+const aclUser = `cap-console-${prefix}`;
+const aclPassword = `pw-${prefix}`;
+const consoleRedisUrl = (() => {
+  const url = new URL(TEST_ENV.redisUrl);
+  url.username = aclUser;
+  url.password = aclPassword;
+  return url.toString();
+})();
 const config = consoleEnv.parse({
-  REDIS_URL: TEST_ENV.redisUrl,
+  REDIS_URL: consoleRedisUrl,
   QUEUE_PREFIX: prefix,
   // Nothing listens there: a test that reached the auth-server or the API would fail.
   ISSUER: 'http://127.0.0.1:9',
   API_URL: 'http://127.0.0.1:9',
   PUBLIC_URL: 'http://console.test',
+  CONSOLE_SESSION_MAX_AGE_S: String(MAX_AGE_S),
+  LOG_LEVEL: 'silent',
 });
-const app = buildServer(config, redis);
-const store = new SessionStore(redis, prefix, 60);
+const logger = createLogger('console', 'silent');
+let app: NestFastifyApplication;
+const store = new SessionStore(redis, prefix, 60, MAX_AGE_S);
+const sessionKey = (id: string) =>
+  `${prefix}:console:sess:${createHash('sha256').update(id).digest('hex')}`;
+const session = (over: Partial<Session> = {}): Session => ({
+  access_token: 'unused',
+  expires_at: Date.now() + 600_000,
+  created_at: Date.now(),
+  csrf: 'c'.repeat(43),
+  ...over,
+});
+
+beforeAll(async () => {
+  await redis.call('ACL', 'SETUSER', ...aclSetUserArgs(aclUser, aclPassword, 'console', prefix));
+  app = await createHttpApp(ConsoleModule.forRoot(config, logger), logger, new Metrics('console'));
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+});
 
 afterAll(async () => {
-  await app.close();
+  await app?.close();
+  await redis.call('ACL', 'DELUSER', aclUser);
   await cleanRedisPrefix(prefix);
   redis.disconnect();
 });
@@ -112,11 +150,7 @@ describe('sessions', () => {
   );
 
   it('a form without the CSRF token is refused, with a valid session', async () => {
-    const id = await store.create({
-      access_token: 'unused',
-      expires_at: Date.now() + 600_000,
-      csrf: 'c'.repeat(43),
-    });
+    const id = await store.create(session());
     const cookie = `${SESSION_COOKIE}=${id}`;
     for (const payload of ['name=x&region=us-east', `name=x&_csrf=${'d'.repeat(43)}`]) {
       const res = await app.inject({
@@ -159,12 +193,109 @@ describe('sessions', () => {
     expect(bad.statusCode).toBeLessThan(500);
   });
 
-  it('an expired access token with no refresh token ends the session', async () => {
-    const id = await store.create({ access_token: 'x', expires_at: Date.now() - 1, csrf: 'c' });
+  it('an expired access token with no refresh token ends the session, saying why', async () => {
+    const id = await store.create(session({ expires_at: Date.now() - 1 }));
     const res = await app.inject({
       url: '/projects',
       headers: { cookie: `${SESSION_COOKIE}=${id}` },
     });
     expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe('/signin?ended=refresh&return_to=%2Fprojects');
+    expect(String(res.headers['set-cookie'])).toMatch(/console_session=; Path=\/; Max-Age=0/);
+    expect(await redis.exists(sessionKey(id))).toBe(0);
+    const signin = await app.inject({ url: res.headers.location as string });
+    expect(signin.body).toContain('could not be renewed');
+  });
+
+  it('an auth-server that does not answer a refresh signs nobody out: 503, try again', async () => {
+    const id = await store.create(session({ expires_at: Date.now() - 1, refresh_token: 'r' }));
+    const res = await app.inject({
+      url: '/projects',
+      headers: { cookie: `${SESSION_COOKIE}=${id}` },
+    });
+    expect(res.statusCode).toBe(503);
+    expect(res.body).toContain('did not answer');
+    expect(await redis.exists(sessionKey(id))).toBe(1);
+  });
+
+  it('a session past its absolute lifetime ends, however recently used', async () => {
+    const old = session({ created_at: Date.now() - MAX_AGE_S * 1000 - 1000 });
+    const id = await store.create(session());
+    // As if it had been used all along: the record is there, only its age is past the limit.
+    await redis.set(sessionKey(id), JSON.stringify(old), 'EX', 60);
+    const res = await app.inject({
+      url: '/support',
+      headers: { cookie: `${SESSION_COOKIE}=${id}` },
+    });
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe('/signin?ended=max_age&return_to=%2Fsupport');
+    expect(await redis.exists(sessionKey(id))).toBe(0);
+    const signin = await app.inject({ url: res.headers.location as string });
+    expect(signin.body).toContain('maximum lifetime');
+  });
+
+  it('use renews the idle TTL, never past the absolute end', async () => {
+    const id = await store.create(session({ created_at: Date.now() - (MAX_AGE_S - 5) * 1000 }));
+    expect(await redis.ttl(sessionKey(id))).toBeLessThanOrEqual(5);
+    const young = await store.create(session());
+    await redis.expire(sessionKey(young), 10);
+    const s = (await store.get(young))!;
+    await store.touch(young, s);
+    expect(await redis.ttl(sessionKey(young))).toBeGreaterThan(50);
+  });
+
+  it('remembers the newest 20 failed requests of a session, and forgets them with it', async () => {
+    const s = session();
+    const id = await store.create(s);
+    for (let i = 0; i < FAILED_REQUESTS_KEPT + 5; i++) {
+      await store.recordFailure(id, s, {
+        request_id: `req_${String(i).padStart(20, '0')}`,
+        at: Date.now(),
+        method: 'GET',
+        path: '/v1/projects/prj_x',
+        status: 404,
+        code: 'project_not_found',
+      });
+    }
+    const kept = await store.failures(id);
+    expect(kept).toHaveLength(FAILED_REQUESTS_KEPT);
+    expect(kept[0].request_id).toBe(`req_${String(FAILED_REQUESTS_KEPT + 4).padStart(20, '0')}`);
+    await store.destroy(id);
+    expect(await store.failures(id)).toEqual([]);
+  });
+
+  it('keeps every key under <prefix>:console:, and its Redis user may touch nothing else', async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.filter((k) => !k.startsWith(`${prefix}:console:`))).toEqual([]);
+    const asConsole = new Redis(consoleRedisUrl, { maxRetriesPerRequest: 1 });
+    try {
+      await asConsole.set(`${prefix}:console:probe`, '1', 'EX', 10);
+      for (const key of [`${prefix}:rl:x`, `${prefix}:{projects}:x`, `${prefix}:oidc:x`, 'other']) {
+        await expect(asConsole.get(key)).rejects.toThrow(/NOPERM/);
+      }
+      await expect(asConsole.publish(`${prefix}:events:key-revoked`, 'x')).rejects.toThrow(
+        /NOPERM/,
+      );
+    } finally {
+      asConsole.disconnect();
+    }
+  });
+});
+
+describe('operability', () => {
+  it('/healthz and /readyz (Redis checked) from the platform, with request ids', async () => {
+    expect((await app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    const ready = await app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', checks: { redis: 'up' } });
+    expect(ready.headers['request-id']).toMatch(/^req_/);
+  });
+
+  it('an unknown page is an HTML 404 with a way back', async () => {
+    const res = await app.inject({ url: '/no/such/page' });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.body).toContain('href="/projects"');
   });
 });

@@ -26,7 +26,14 @@ describe('redisAclRules', () => {
       },
       'usage-worker': { subscribe: [], publish: [] },
       admin: { subscribe: [], publish: [] },
+      console: { subscribe: [], publish: [] },
     });
+  });
+
+  it('gives the console its session keys only: no queue, no reply stream, no channel', () => {
+    const rules = redisAclRules('console', 'cap');
+    expect(rules.filter((r) => /^%?R?~/.test(r))).toEqual(['~cap:console:*']);
+    expect(rules.filter((r) => r.startsWith('&'))).toEqual([]);
   });
 
   it('never grants PUBLISH outside a selector, nor a channel pattern', () => {

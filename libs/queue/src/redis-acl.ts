@@ -17,7 +17,7 @@ import { bullQueueName } from './redis';
  * channels (`EventBus`).
  */
 export type RedisService =
-  'api-gateway' | 'auth-server' | 'projects-service' | 'usage-worker' | 'admin';
+  'api-gateway' | 'auth-server' | 'projects-service' | 'usage-worker' | 'admin' | 'console';
 
 export const REDIS_SERVICES: readonly RedisService[] = [
   'api-gateway',
@@ -25,7 +25,14 @@ export const REDIS_SERVICES: readonly RedisService[] = [
   'projects-service',
   'usage-worker',
   'admin',
+  'console',
 ];
+
+/**
+ * Services a deployment may leave out (the console is a web front-end some installations do not
+ * run): `scripts/redis-acl.ts` writes their user only when their password is set.
+ */
+export const OPTIONAL_REDIS_SERVICES: readonly RedisService[] = ['console'];
 
 /**
  * Commands every service may run: data commands and scripts, pub/sub, transactions, its own
@@ -78,6 +85,8 @@ const CHANNELS_OF: Record<RedisService, { publish: string[]; subscribe: string[]
   'usage-worker': { publish: [], subscribe: [] },
   // The operator's CLI acts through the services' queues, which publish.
   admin: { publish: [], subscribe: [] },
+  // A client of /v1 like any app: no events.
+  console: { publish: [], subscribe: [] },
 };
 
 interface Access {
@@ -94,6 +103,8 @@ const QUEUES_OF: Record<RedisService, string[]> = {
   'projects-service': [QUEUES.projects, QUEUES.adminProjects],
   'usage-worker': [QUEUES.usage, QUEUES.usageQueries],
   admin: [QUEUES.projects, QUEUES.identity, QUEUES.adminProjects, QUEUES.adminIdentity],
+  // The console talks HTTP to the gateway and the auth-server, never to a queue.
+  console: [],
 };
 
 /** Each service's own keys, besides its queues and the reply streams (suffixes of `<prefix>:`). */
@@ -106,6 +117,8 @@ const OWN_KEYS: Record<RedisService, Access> = {
   'projects-service': { keys: [] },
   'usage-worker': { keys: [] },
   admin: { keys: [] },
+  // Its sessions, pending sign-ins and failed-request lists (apps/console/src/session.store.ts).
+  console: { keys: ['console:*'] },
 };
 
 /** The rules (after `ACL SETUSER <name>`) of `service` under `prefix`, without its password. */
@@ -115,7 +128,7 @@ export function redisAclRules(service: RedisService, prefix: string): string[] {
     // BullMQ's name of a queue is hash-tagged (`{projects}`): one Cluster slot per queue.
     ...QUEUES_OF[service].map((q) => `${bullQueueName(q)}:*`),
     // Every request/reply client reads its own stream; every server appends to its callers'.
-    'rpc-replies:*',
+    ...(QUEUES_OF[service].length > 0 ? ['rpc-replies:*'] : []),
     ...own.keys,
   ];
   return [

@@ -1,5 +1,5 @@
 import type { UsageBucket } from '@cap/contracts';
-import { esc } from './views';
+import { esc } from '../views';
 
 export interface Series {
   name: string;
