@@ -158,7 +158,8 @@ export const COMMANDS = {
   /**
    * Registers a third-party app for a user. A confidential client's secret is generated here,
    * only its SHA-256 is sent, and it is printed once (`client_secret`); `--public` makes a client
-   * with no secret, which must use PKCE.
+   * with no secret, which must use PKCE. `--first-party` marks the operator's own app (a console
+   * at another address): its users' keys are theirs, not bound to its OAuth grant.
    */
   async 'create-client'(c: Clients, flags: Flags) {
     const owner = await userByEmail(c, required(flags, 'owner'), 'owner');
@@ -178,6 +179,7 @@ export const COMMANDS = {
       redirect_uris: redirectUris,
       type: isPublic ? 'public' : 'confidential',
       ...(secret ? { secret_hash: hashClientSecret(secret) } : {}),
+      ...(flags['first-party'] === true ? { first_party: true } : {}),
     });
     return secret ? { ...client, client_secret: secret } : client;
   },

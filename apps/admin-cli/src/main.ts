@@ -24,7 +24,9 @@ const USAGE = `usage: npm run admin -- <command> [flags]
   revoke-key     --key KEY_ID
   set-project-limit --project PRJ_ID --limit N  (requests per minute; caps its keys' limits)
   create-client  --owner EMAIL --name N --redirect-uri URI [--redirect-uri URI2 ...] [--public]
-                 (a third-party app; prints its client_secret once unless --public)
+                 [--first-party]
+                 (an OAuth app; prints its client_secret once unless --public; --first-party
+                 for the operator's own console: keys made there outlive its sign-in)
 
 Prints JSON on standard output; errors as {"error": {...}} on standard error, exit 1.`;
 
@@ -43,6 +45,7 @@ async function main(): Promise<number> {
       role: { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
       public: { type: 'boolean' },
+      'first-party': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

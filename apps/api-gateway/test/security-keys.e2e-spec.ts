@@ -10,11 +10,13 @@ import {
   MAX_OAUTH_CLIENTS_PER_USER,
 } from '@cap/contracts';
 import {
+  adminWithRetry,
   apiRequest,
   clientSecretBasic,
   DbSnapshotter,
   eventually,
   expectError,
+  OAuthClientCreated,
   oauthAccessToken,
   snapshotDiff,
   Tenant,
@@ -249,6 +251,54 @@ describe('security: a key minted by an OAuth app dies with the grant (item 3)', 
     expect(gone.ok).toBe(true);
     // The user's own key is not the app's: it keeps working.
     expect((await api('GET', '/v1/projects', alice.secret)).status).toBe(200);
+  });
+
+  it('but a key made in the operator’s console (first party) outlives its sign-in', async () => {
+    const consoleClient = await adminWithRetry<OAuthClientCreated>(platform, [
+      'create-client',
+      '--owner',
+      alice.email,
+      '--name',
+      'Operator console',
+      '--redirect-uri',
+      'https://console.example.com/auth/callback',
+      '--first-party',
+    ]);
+    const session = await oauthAccessToken(platform, alice, {
+      client: consoleClient,
+      scopes: ['openid', 'keys:write', 'projects:read'],
+    });
+    const made = await newKey(session.access_token, { project_id: alice.project.id });
+    const stored = await db.query<{ grant_id: string | null }>(
+      'SELECT grant_id FROM api_keys WHERE id = $1',
+      [made.id],
+    );
+    expect(stored[0].grant_id).toBeNull();
+
+    // Sign-out: the console revokes its refresh token, which ends the grant.
+    const revoke = await fetch(`${platform.url('auth-server')}/oauth/revoke`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Authorization: clientSecretBasic(consoleClient.id, consoleClient.client_secret!),
+      },
+      body: new URLSearchParams({
+        token: session.refresh_token!,
+        token_type_hint: 'refresh_token',
+      }).toString(),
+    });
+    expect(revoke.status).toBe(200);
+    // The session's own access token is refused at once…
+    const ended = await eventually(
+      async () => (await api('GET', '/v1/projects', session.access_token)).status === 401,
+      5_000,
+      20,
+    );
+    expect(ended.ok).toBe(true);
+    // …while the key made in it is the user's, and keeps working.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await api('GET', '/v1/projects', made.secret)).status).toBe(200);
+    expect(await revokedAt(made.id)).toBeNull();
   });
 });
 

@@ -27,6 +27,8 @@ export interface OAuthPrincipal {
   /** The token's `jti` and grant id, by which it can be revoked. */
   token_id: string;
   grant_id: string | null;
+  /** Issued to the operator's own console (the `first_party` claim): see `Actor.first_party`. */
+  first_party?: true;
   /** Unix time (seconds) the token expires at. */
   expires_at: number;
   rate_limit: null;
@@ -71,5 +73,6 @@ export function actorOf(principal: Principal): Actor {
     client_id: principal.client_id,
     scopes: principal.scopes,
     ...(principal.grant_id ? { grant_id: principal.grant_id } : {}),
+    ...(principal.first_party ? { first_party: true as const } : {}),
   };
 }

@@ -84,6 +84,12 @@ export interface Actor {
    */
   grant_id?: string;
   /**
+   * The access token was issued to a first-party client (the operator's console): the user
+   * acting in their own session there. Keys it makes belong to the user, not to that session's
+   * grant, so signing out of the console does not revoke them.
+   */
+  first_party?: true;
+  /**
    * The API key's previous secret was used (a rotation's grace period): it may keep calling the
    * API, but not make or rotate keys, so a leaked secret that was rotated away cannot outlive
    * the rotation.
@@ -279,8 +285,14 @@ export type IdentityJobs = {
     req: { v: 1; email: string; name?: string; password_hash: string };
     res: User;
   };
-  /** The operator's `create-client` (QUEUES.adminIdentity), as `clients.create`. */
-  'admin.clients.create': ClientCreateJob;
+  /**
+   * The operator's `create-client` (QUEUES.adminIdentity), as `clients.create`; only the
+   * operator can register a first-party client (see `Actor.first_party`).
+   */
+  'admin.clients.create': {
+    req: ClientCreateJob['req'] & { first_party?: boolean };
+    res: OAuthClient;
+  };
   'users.find-by-email': { req: { v: 1; email: string }; res: User | null };
   'users.get': { req: { v: 1; user_id: string }; res: User };
   /** Registers a third-party app for `actor`. The secret is made and hashed by the caller. */

@@ -198,6 +198,7 @@ export class TokenVerifier {
       scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
       token_id: String(payload.jti),
       grant_id: typeof payload.gid === 'string' ? payload.gid : null,
+      ...(payload.first_party === true ? { first_party: true as const } : {}),
       expires_at: Number(payload.exp),
       rate_limit: null,
     };

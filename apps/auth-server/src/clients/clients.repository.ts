@@ -25,6 +25,7 @@ function toClient(row: ClientRow): OAuthClient {
 /** What oidc-provider needs to know about a client, including the stored secret hash. */
 export interface ClientRegistration extends OAuthClient {
   secret_hash: string | null;
+  first_party: boolean;
 }
 
 @Injectable()
@@ -49,6 +50,7 @@ export class ClientsRepository {
       type: OAuthClient['type'];
       redirectUris: string[];
       secretHash: string | null;
+      firstParty: boolean;
     },
     max: number,
   ): Promise<OAuthClient | null> {
@@ -99,10 +101,14 @@ export class ClientsRepository {
     if (cached) return cached;
     const row = await this.db.client.oauthClient.findUnique({
       where: { id },
-      select: { ...CLIENT_FIELDS, secretHash: true },
+      select: { ...CLIENT_FIELDS, secretHash: true, firstParty: true },
     });
     if (!row) return null;
-    const registration = { ...toClient(row), secret_hash: row.secretHash };
+    const registration = {
+      ...toClient(row),
+      secret_hash: row.secretHash,
+      first_party: row.firstParty,
+    };
     this.registrations.set(id, registration);
     return registration;
   }

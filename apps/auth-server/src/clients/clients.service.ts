@@ -38,7 +38,11 @@ export class ClientsService {
     private readonly users: UsersRepository,
   ) {}
 
-  async create(req: Req<'clients.create'>): Promise<OAuthClient> {
+  /**
+   * `firstParty` only from the operator's queue (`admin.clients.create`): a first-party client's
+   * tokens act as the user themselves (`Actor.first_party`).
+   */
+  async create(req: Req<'clients.create'>, firstParty = false): Promise<OAuthClient> {
     assertCurrentSecret(req.actor, 'register OAuth clients');
     // An app acts across all of the user's projects: a key confined to one cannot make one.
     if (req.actor.confined_to !== undefined) {
@@ -81,6 +85,7 @@ export class ClientsService {
         type: req.type,
         redirectUris,
         secretHash,
+        firstParty,
       },
       MAX_OAUTH_CLIENTS_PER_USER,
     );

@@ -47,6 +47,8 @@ export interface OidcConfigurationInput {
   errors: typeof OidcProvider.errors;
   findUser: (id: string) => Promise<User | null>;
   findLatestGrantId: (accountId: string, clientId: string) => Promise<string | undefined>;
+  /** Whether the client is the operator's own (`oauth_clients.first_party`). */
+  isFirstParty: (clientId: string) => Promise<boolean>;
 }
 
 /** What oidc-provider is told about a registered client. */
@@ -152,9 +154,16 @@ export function oidcConfiguration(input: OidcConfigurationInput): Record<string,
         },
       },
     },
-    // `gid` lets a whole grant be revoked at the gateway (REVOKED_TOKEN_KEYS.grant).
-    extraTokenClaims: async (_ctx: KoaContextWithOIDC, token: AccessTokenLike) =>
-      'grantId' in token && token.grantId ? { gid: token.grantId } : undefined,
+    // `gid` lets a whole grant be revoked at the gateway (REVOKED_TOKEN_KEYS.grant);
+    // `first_party` marks the operator's console, whose keys outlive its grant (Actor.first_party).
+    extraTokenClaims: async (_ctx: KoaContextWithOIDC, token: AccessTokenLike) => {
+      const claims: Record<string, unknown> = {};
+      if ('grantId' in token && token.grantId) claims.gid = token.grantId;
+      if ('accountId' in token && token.clientId && (await input.isFirstParty(token.clientId))) {
+        claims.first_party = true;
+      }
+      return Object.keys(claims).length ? claims : undefined;
+    },
     // API access is independent of the browser session: signing out does not revoke apps.
     expiresWithSession: async () => false,
     // Every client allowed the refresh_token grant gets one, `offline_access` or not.

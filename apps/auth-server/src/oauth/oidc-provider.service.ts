@@ -165,6 +165,8 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
         findUser: (id) => this.users.findById(id),
         findLatestGrantId: (accountId, clientId) =>
           this.grants.findLatestGrantId(accountId, clientId),
+        isFirstParty: async (clientId) =>
+          (await this.clients.findRegistration(clientId))?.first_party === true,
       }),
     );
     // X-Forwarded-Proto and -Host (secure cookies, URLs) only behind a trusted proxy; the

@@ -42,7 +42,7 @@ export class IdentityAdminRpcServer extends RpcServer<IdentityAdminJobs> {
     super(rpcServerOptions(QUEUES.adminIdentity, config, logger, metrics, 2), {
       // The operator vouches for the address: operator-made users are verified.
       'admin.users.create': (p) => users.createVerified(p),
-      'admin.clients.create': (p) => clients.create(p),
+      'admin.clients.create': (p) => clients.create(p, p.first_party === true),
     });
   }
 }

@@ -64,8 +64,9 @@ export class KeysService {
         rateLimit: req.rate_limit ?? null,
         expiresAt: req.expires_at ? new Date(req.expires_at) : null,
         projectAccess,
-        // Made with an OAuth access token (or a key made with one): it dies with that grant.
-        grantId: req.actor.grant_id ?? null,
+        // Made with an OAuth app's access token (or a key made with one): it dies with that
+        // grant. The operator's console acts as the user: its keys are the user's own.
+        grantId: req.actor.first_party ? null : (req.actor.grant_id ?? null),
       },
       ({ projectRateLimit, liveKeys }) => {
         if (req.rate_limit !== undefined && req.rate_limit > projectRateLimit) {
@@ -110,8 +111,8 @@ export class KeysService {
    *
    * Only the key's creator may rotate it (admins may revoke others' keys, never obtain their
    * secrets), and only with a credential that could have made it: every scope it has, no
-   * narrower project reach, and no OAuth grant it was not made under. The key keeps all its
-   * restrictions.
+   * narrower project reach, and no third-party OAuth grant it was not made under (the console,
+   * first party, acts as the user). The key keeps all its restrictions.
    */
   async rotate(req: Req<'keys.rotate'>): Promise<Res<'keys.rotate'>> {
     const { key, role } = await this.visibleKey(req.key_id, req.actor);
@@ -137,7 +138,7 @@ export class KeysService {
     if (key.projectAccess === 'member') {
       assertNotConfined(req.actor, 'rotate a key with project_access "member"');
     }
-    if (req.actor.grant_id && key.grantId !== req.actor.grant_id) {
+    if (req.actor.grant_id && !req.actor.first_party && key.grantId !== req.actor.grant_id) {
       throw new DomainError(
         'forbidden',
         'This credential comes from an OAuth grant and can only rotate keys made under that ' +

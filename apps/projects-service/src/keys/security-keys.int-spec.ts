@@ -263,6 +263,31 @@ describe('security: keys made with an OAuth access token die with the grant', ()
     const row = await f.db.client.apiKey.findUniqueOrThrow({ where: { id: key.id } });
     expect(row.revokedAt).toBeInstanceOf(Date);
   });
+
+  it('except the console’s (first party): its keys are the user’s and outlive its grant', async () => {
+    const owner = await f.user();
+    const prj = await f.project(owner);
+    const g = await grant(owner.user_id);
+    const consoleActor: Actor = {
+      ...owner,
+      grant_id: g,
+      client_id: 'cli_console',
+      first_party: true,
+    };
+    const made = await create(consoleActor, prj);
+    const row = await f.db.client.apiKey.findUniqueOrThrow({ where: { id: made.id } });
+    expect(row.grantId).toBeNull();
+    // Signing out of the console revokes its grant: the key stays.
+    expect(await f.keys.revokeForGrants([g])).toEqual([]);
+    await f.db.client.oauthGrant.delete({ where: { id: g } });
+    expect(await f.keys.revokeOrphaned()).not.toContain(made.id);
+    // A later console session (another grant) may rotate it, as the user could with a key.
+    const later: Actor = { ...consoleActor, grant_id: await grant(owner.user_id) };
+    await expect(rotate(later, made.id)).resolves.toMatchObject({ id: made.id });
+    // A third-party app's grant still may not.
+    const app: Actor = { ...owner, grant_id: await grant(owner.user_id), client_id: 'cli_app' };
+    await rejects(rotate(app, made.id), 'forbidden');
+  });
 });
 
 describe('security: rate limits and caps', () => {
