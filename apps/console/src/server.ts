@@ -12,13 +12,66 @@ import { registerOAuthAppPages } from './oauth-apps/oauth-apps.pages';
 import { OAuthClient, pkcePair, SignInError } from './oauth.client';
 import { Ctx, Form, Kit, parseCookies } from './pages';
 import { registerProjectPages } from './projects/projects.pages';
-import { randomToken, safeEqual, Session, SessionStore } from './session.store';
+import {
+  isTokenShaped,
+  randomToken,
+  safeEqual,
+  Session,
+  SessionStore,
+  SIGN_IN_TTL_S,
+} from './session.store';
 import { registerSupportPages } from './support/support.pages';
 import { registerUsagePages } from './usage/usage.pages';
-import { consoleErrorBox, errorBox, esc, page } from './views';
+import { consoleErrorBox, errorBox, esc, page, SCRIPT_HASH } from './views';
 
 export const SESSION_COOKIE = 'console_session';
 export const SIGNIN_COOKIE = 'console_signin';
+
+/**
+ * Over HTTPS the cookies carry the prefixes browsers enforce: `__Host-` (Secure, Path=/, no
+ * Domain: no sibling subdomain can set or shadow the session) and `__Secure-` for the sign-in
+ * cookie, which is scoped to /auth.
+ */
+export const cookieNames = (secure: boolean) => ({
+  session: secure ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE,
+  signIn: secure ? `__Secure-${SIGNIN_COOKIE}` : SIGNIN_COOKIE,
+});
+
+/** The longest `return_to` kept across a sign-in. */
+const MAX_RETURN_TO = 512;
+
+/**
+ * A path of this console to come back to after signing in, or the projects page. Only a plain
+ * absolute path: no scheme or host, no `//` or `/\` start (browsers read either as another
+ * host), no backslash, whitespace or control characters anywhere (browsers strip tabs and
+ * newlines from a Location, which would turn `/\t/evil` into `//evil`), and not the sign-in's
+ * own routes.
+ */
+export function safeReturn(value: unknown): string {
+  if (
+    typeof value !== 'string' ||
+    value.length > MAX_RETURN_TO ||
+    !/^\/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/.test(value) ||
+    value.startsWith('/auth/') ||
+    new URL(value, 'http://console.invalid').origin !== 'http://console.invalid'
+  ) {
+    return '/projects';
+  }
+  return value;
+}
+
+/** Fixed words for the OAuth errors a sign-in can come back with (RFC 6749 §4.1.2.1). */
+const SIGN_IN_ERRORS: Record<string, string> = {
+  access_denied: 'access was not granted (access_denied)',
+  login_required: 'you are not signed in at the platform (login_required)',
+  consent_required: 'your consent is needed (consent_required)',
+  interaction_required: 'the platform needs you to sign in again (interaction_required)',
+  invalid_request: 'the sign-in request was refused (invalid_request)',
+  invalid_scope: 'the console asked for scopes the platform does not offer (invalid_scope)',
+  server_error: 'the platform failed to sign you in (server_error)',
+  temporarily_unavailable: 'the platform is busy (temporarily_unavailable)',
+  unauthorized_client: 'this console is not allowed to sign in (unauthorized_client)',
+};
 
 /** Why a session ended without the user signing out: said on the sign-in page. */
 const ENDED: Record<string, string> = {
@@ -45,6 +98,7 @@ export async function consolePages(app: FastifyInstance, deps: ConsoleDeps): Pro
   const { config, redis, logger } = deps;
   const publicUrl = publicUrlOf(config);
   const secure = publicUrl.startsWith('https:');
+  const names = cookieNames(secure);
   const oauth = new OAuthClient(
     config.ISSUER,
     config.CONSOLE_CLIENT_ID,
@@ -57,11 +111,12 @@ export async function consolePages(app: FastifyInstance, deps: ConsoleDeps): Pro
     config.CONSOLE_SESSION_TTL_S,
     config.CONSOLE_SESSION_MAX_AGE_S,
   );
+  await store.init();
   await app.register(formbody, { bodyLimit: 64 * 1024 });
 
   const cookie = (name: string, value: string, maxAge: number, path = '/') =>
     `${name}=${value}; Path=${path}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
-  const clearSession = cookie(SESSION_COOKIE, '', 0);
+  const clearSession = cookie(names.session, '', 0);
 
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply
@@ -72,9 +127,9 @@ export async function consolePages(app: FastifyInstance, deps: ConsoleDeps): Pro
       .header('referrer-policy', 'same-origin')
       .header(
         'content-security-policy',
-        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self' " +
-          new URL(config.ISSUER).origin +
-          "; frame-ancestors 'none'",
+        `default-src 'self'; script-src ${SCRIPT_HASH}; style-src 'unsafe-inline'; img-src 'self' data:; ` +
+          `object-src 'none'; base-uri 'none'; form-action 'self' ${new URL(config.ISSUER).origin}; ` +
+          "frame-ancestors 'none'",
       )
       .send(body);
 
@@ -113,38 +168,73 @@ export async function consolePages(app: FastifyInstance, deps: ConsoleDeps): Pro
 
   /** The session, its token refreshed silently when it is about to expire. */
   async function context(req: FastifyRequest): Promise<Found> {
-    const id = parseCookies(req.headers.cookie)[SESSION_COOKIE];
+    const id = parseCookies(req.headers.cookie)[names.session];
     const session = await store.get(id);
     if (!id || !session) return null;
     if (store.isPastMaxAge(session)) {
       await endSession(id, session, 'max_age');
       return { ended: 'max_age' };
     }
+    let current = session;
     if (session.expires_at - 30_000 < Date.now()) {
+      const renewed = await renew(id, session);
+      if (!renewed || 'ended' in renewed) return renewed;
+      current = renewed.session;
+    } else {
+      await store.touch(id, session);
+    }
+    return { ctx: contextOf(id, current) };
+  }
+
+  /**
+   * New tokens for a session about to expire. One request refreshes (the session's refresh
+   * lock); others arriving meanwhile wait for its result instead of presenting the same
+   * single-use refresh token again, which the auth-server would take for a replay.
+   */
+  async function renew(
+    id: string,
+    session: Session,
+  ): Promise<{ session: Session } | { ended: keyof typeof ENDED } | null> {
+    if (!(await store.lockRefresh(id))) {
+      for (let waited = 0; waited < 5_000; waited += 100) {
+        await new Promise((r) => setTimeout(r, 100));
+        const now = await store.get(id);
+        if (!now) return null; // ended by the refreshing request, or signed out
+        if (now.expires_at !== session.expires_at) return { session: now };
+      }
+      throw new SignInError('auth_unavailable', 'Renewing your sign-in is taking long. Try again.');
+    }
+    try {
       if (!session.refresh_token) {
         await endSession(id, session, 'refresh');
         return { ended: 'refresh' };
       }
-      try {
-        const tokens = await oauth.refresh(session.refresh_token);
-        session.access_token = tokens.access_token;
-        session.refresh_token = tokens.refresh_token ?? session.refresh_token;
-        session.expires_at = Date.now() + tokens.expires_in * 1000;
-        await store.save(id, session);
-      } catch (err) {
-        // The auth-server being down is not a reason to sign anyone out.
-        if (err instanceof SignInError && err.code === 'auth_unavailable') throw err;
-        logger.warn(
-          { user_id: session.user?.id, error: err instanceof SignInError ? err.code : 'unknown' },
-          'console token refresh refused',
-        );
-        await endSession(id, session, 'refresh');
-        return { ended: 'refresh' };
-      }
-    } else {
-      await store.touch(id, session);
+      const tokens = await oauth.refresh(session.refresh_token);
+      const renewed: Session = {
+        ...session,
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token ?? session.refresh_token,
+        expires_at: Date.now() + tokens.expires_in * 1000,
+      };
+      await store.save(id, renewed);
+      return { session: renewed };
+    } catch (err) {
+      // The auth-server being down is not a reason to sign anyone out.
+      if (err instanceof SignInError && err.code === 'auth_unavailable') throw err;
+      logger.warn(
+        { user_id: session.user?.id, error: err instanceof SignInError ? err.code : 'unknown' },
+        'console token refresh refused',
+      );
+      await endSession(id, session, 'refresh');
+      return { ended: 'refresh' };
+    } finally {
+      await store.releaseRefresh(id).catch(() => undefined);
     }
-    const ctx: Ctx = {
+  }
+
+  /** What a page handler gets: the session and the API called with its token. */
+  function contextOf(id: string, session: Session): Ctx {
+    return {
       id,
       session,
       call: async (method, path, body, options) => {
@@ -168,7 +258,6 @@ export async function consolePages(app: FastifyInstance, deps: ConsoleDeps): Pro
       },
       failures: () => store.failures(id),
     };
-    return { ctx };
   }
 
   const signInAgain = (reply: FastifyReply, ended: string, returnTo?: string) =>
@@ -246,10 +335,6 @@ export async function consolePages(app: FastifyInstance, deps: ConsoleDeps): Pro
   };
 
   // ---- sign-in ----
-  const safeReturn = (value: unknown) =>
-    typeof value === 'string' && /^\/(?!\/)/.test(value) && !value.startsWith('/auth/')
-      ? value
-      : '/projects';
 
   app.get('/signin', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
@@ -257,9 +342,11 @@ export async function consolePages(app: FastifyInstance, deps: ConsoleDeps): Pro
     const notice =
       q.ended && q.ended in ENDED
         ? `<section class="error" role="alert"><p>${esc(ENDED[q.ended])}</p></section>`
-        : q.signed_out
-          ? '<section role="status"><p>You are signed out. Your tokens were revoked.</p></section>'
-          : '';
+        : q.signed_out === 'unrevoked'
+          ? '<section class="error" role="alert"><p>You are signed out of the console, but the platform did not confirm that this session\'s tokens were revoked (it did not answer). They expire on their own within minutes.</p></section>'
+          : q.signed_out
+            ? '<section role="status"><p>You are signed out. Your tokens were revoked.</p></section>'
+            : '';
     return html(
       reply,
       200,
@@ -276,24 +363,26 @@ export async function consolePages(app: FastifyInstance, deps: ConsoleDeps): Pro
     const q = req.query as Record<string, string | undefined>;
     const { verifier, challenge } = pkcePair();
     const state = randomToken();
-    const id = await store.startSignIn({ state, verifier, return_to: safeReturn(q.return_to) });
+    const sealed = store.sealSignIn({ state, verifier, return_to: safeReturn(q.return_to) });
     return reply
-      .header('set-cookie', cookie(SIGNIN_COOKIE, id, 600, '/auth'))
+      .header('set-cookie', cookie(names.signIn, sealed, SIGN_IN_TTL_S, '/auth'))
       .header('cache-control', 'no-store')
       .redirect(oauth.authorizeUrl(state, challenge), 303);
   });
 
   app.get('/auth/callback', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
-    const clear = cookie(SIGNIN_COOKIE, '', 0, '/auth');
+    const clear = cookie(names.signIn, '', 0, '/auth');
     reply.header('set-cookie', clear);
     const failedSignIn = (message: string) => problem(req, reply, 400, 'Sign-in failed', message);
     if (typeof q.error === 'string') {
+      // Fixed words only: error_description is whatever the link's author wrote.
       return failedSignIn(
-        `The sign-in was not completed (${q.error}${q.error_description ? `: ${q.error_description}` : ''}).`,
+        `The sign-in was not completed: ${SIGN_IN_ERRORS[q.error] ?? 'the platform refused it'}.`,
       );
     }
-    const pending = await store.takeSignIn(parseCookies(req.headers.cookie)[SIGNIN_COOKIE]);
+    const cookies = parseCookies(req.headers.cookie);
+    const pending = store.openSignIn(cookies[names.signIn]);
     if (!pending) {
       return failedSignIn(
         'This sign-in was not started in this browser or has expired (no PKCE verifier). Start again.',
@@ -322,10 +411,13 @@ export async function consolePages(app: FastifyInstance, deps: ConsoleDeps): Pro
       } catch {
         // the console works without the name in the header
       }
+      // A session this browser still had is forgotten: one browser, one session. Its tokens are
+      // not revoked: they belong to the same grant as the new ones, which would die with them.
+      if (isTokenShaped(cookies[names.session])) await store.destroy(cookies[names.session]);
       const id = await store.create(session);
       logger.info({ user_id: session.user?.id }, 'console sign-in');
       return reply
-        .header('set-cookie', [clear, cookie(SESSION_COOKIE, id, config.CONSOLE_SESSION_MAX_AGE_S)])
+        .header('set-cookie', [clear, cookie(names.session, id, config.CONSOLE_SESSION_MAX_AGE_S)])
         .redirect(pending.return_to, 303);
     } catch (err) {
       if (err instanceof SignInError) return failedSignIn(err.message);
@@ -348,10 +440,17 @@ export async function consolePages(app: FastifyInstance, deps: ConsoleDeps): Pro
           ctx.session.csrf,
         );
       }
-      if (ctx.session.refresh_token) await oauth.revoke(ctx.session.refresh_token, 'refresh_token');
-      await oauth.revoke(ctx.session.access_token, 'access_token');
+      const revoked =
+        (ctx.session.refresh_token
+          ? await oauth.revoke(ctx.session.refresh_token, 'refresh_token')
+          : true) && (await oauth.revoke(ctx.session.access_token, 'access_token'));
       await store.destroy(ctx.id);
-      logger.info({ user_id: ctx.session.user?.id }, 'console sign-out');
+      logger.info({ user_id: ctx.session.user?.id, revoked }, 'console sign-out');
+      if (!revoked) {
+        return reply
+          .header('set-cookie', clearSession)
+          .redirect('/signin?signed_out=unrevoked', 303);
+      }
     }
     return reply.header('set-cookie', clearSession).redirect('/signin?signed_out=1', 303);
   });

@@ -57,6 +57,7 @@ beforeAll(async () => {
   app = await createHttpApp(ConsoleModule.forRoot(config, logger), logger, new Metrics('console'));
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
+  await store.init();
 });
 
 afterAll(async () => {
@@ -94,7 +95,7 @@ describe('sign-in', () => {
     expect(res.body).toContain('no PKCE verifier');
   });
 
-  it('refuses a state mismatch, and the pending sign-in is used up', async () => {
+  it('refuses a state mismatch, and clears the sign-in cookie', async () => {
     const start = await app.inject({ url: '/auth/start' });
     const id = cookieOf(start, SIGNIN_COOKIE)!.split(';')[0];
     const res = await app.inject({
@@ -103,19 +104,44 @@ describe('sign-in', () => {
     });
     expect(res.statusCode).toBe(400);
     expect(res.body).toContain('state mismatch');
-    const state = new URL(start.headers.location as string).searchParams.get('state')!;
-    const again = await app.inject({
-      url: `/auth/callback?code=abc&state=${state}`,
-      headers: { cookie: id },
-    });
-    expect(again.statusCode).toBe(400);
-    expect(again.body).toContain('no PKCE verifier');
+    expect(cookieOf(res, SIGNIN_COOKIE)).toMatch(/^console_signin=; Path=\/auth; Max-Age=0/);
   });
 
-  it('shows an error the auth-server sent back', async () => {
-    const res = await app.inject({ url: '/auth/callback?error=access_denied' });
+  it('keeps a sign-in under way in the browser, sealed: /auth/start writes nothing to Redis', async () => {
+    const before = (await redis.keys(`${prefix}:*`)).sort();
+    const starts = await Promise.all(
+      Array.from({ length: 20 }, () => app.inject({ url: '/auth/start?return_to=/support' })),
+    );
+    expect(starts.every((r) => r.statusCode === 303)).toBe(true);
+    expect((await redis.keys(`${prefix}:*`)).sort()).toEqual(before);
+    // The cookie's contents cannot be read or changed: the verifier is not in it in clear, and
+    // a flipped character is no sign-in at all.
+    const start = starts[0];
+    const value = cookieOf(start, SIGNIN_COOKIE)!.split(';')[0].split('=')[1];
+    expect(value).not.toContain('support');
+    const state = new URL(start.headers.location as string).searchParams.get('state')!;
+    const flipped = value.slice(0, 40) + (value[40] === 'A' ? 'B' : 'A') + value.slice(41);
+    for (const cookie of [flipped, value.slice(0, -4), 'x'.repeat(3000)]) {
+      const res = await app.inject({
+        url: `/auth/callback?code=abc&state=${state}`,
+        headers: { cookie: `${SIGNIN_COOKIE}=${cookie}` },
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.body).toContain('no PKCE verifier');
+    }
+  });
+
+  it('shows an error the auth-server sent back, in its own words only', async () => {
+    const res = await app.inject({
+      url: '/auth/callback?error=access_denied&error_description=Call+1-800-SCAM+to+unlock',
+    });
     expect(res.statusCode).toBe(400);
-    expect(res.body).toContain('access_denied');
+    expect(res.body).toContain('access was not granted (access_denied)');
+    expect(res.body).not.toContain('SCAM');
+    const unknown = await app.inject({ url: '/auth/callback?error=%3Cscript%3Ex' });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.body).toContain('the platform refused it');
+    expect(unknown.body).not.toContain('<script>x');
   });
 
   it('an unreachable token endpoint is a clear 400, not a 500', async () => {
@@ -130,9 +156,41 @@ describe('sign-in', () => {
     expect(res.body).toContain('did not answer');
   });
 
-  it('only same-site paths are return targets', async () => {
-    const res = await app.inject({ url: '/signin?return_to=//evil.example/x' });
-    expect(res.body).toContain('value="/projects"');
+  it.each([
+    '//evil.example/x',
+    '/\\evil.example',
+    '/%09/evil.example',
+    '/%0a/evil.example',
+    '/%5C%5Cevil.example',
+    '/ /evil.example',
+    'https://evil.example',
+    'javascript:alert(1)',
+    '/auth/callback?code=x',
+    `/${'a'.repeat(600)}`,
+  ])('only plain same-site paths are return targets: %p is not', async (target) => {
+    const res = await app.inject({ url: `/signin?return_to=${target}` });
+    expect(res.body).toContain('name="return_to" value="/projects"');
+    const start = await app.inject({ url: `/auth/start?return_to=${target}` });
+    expect(start.statusCode).toBe(303);
+  });
+
+  it('a plain path of the console is kept across the sign-in', async () => {
+    const res = await app.inject({
+      url: `/signin?return_to=${encodeURIComponent('/projects/prj_1/usage?range=24h')}`,
+    });
+    expect(res.body).toContain('value="/projects/prj_1/usage?range=24h"');
+  });
+
+  it('allows only its own script (CSP hash), no plugins and no <base>', async () => {
+    const res = await app.inject({ url: '/signin' });
+    const csp = String(res.headers['content-security-policy']);
+    expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*'/);
+    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+    expect(csp).toContain("object-src 'none'");
+    expect(csp).toContain("base-uri 'none'");
+    const script = /<script>([\s\S]*?)<\/script>/.exec(res.body)![1];
+    const hash = createHash('sha256').update(script).digest('base64');
+    expect(csp).toContain(`'sha256-${hash}'`);
   });
 });
 
@@ -222,7 +280,7 @@ describe('sessions', () => {
     const old = session({ created_at: Date.now() - MAX_AGE_S * 1000 - 1000 });
     const id = await store.create(session());
     // As if it had been used all along: the record is there, only its age is past the limit.
-    await redis.set(sessionKey(id), JSON.stringify(old), 'EX', 60);
+    await redis.set(sessionKey(id), store.encode(id, old), 'EX', 60);
     const res = await app.inject({
       url: '/support',
       headers: { cookie: `${SESSION_COOKIE}=${id}` },
@@ -232,6 +290,36 @@ describe('sessions', () => {
     expect(await redis.exists(sessionKey(id))).toBe(0);
     const signin = await app.inject({ url: res.headers.location as string });
     expect(signin.body).toContain('maximum lifetime');
+  });
+
+  it('holds no token in clear in Redis: the record is sealed with a key from the cookie', async () => {
+    const id = await store.create(
+      session({ access_token: 'at-secret-value', refresh_token: 'rt-secret-value' }),
+    );
+    const raw = (await redis.get(sessionKey(id)))!;
+    expect(raw).not.toMatch(/secret-value|access_token/);
+    expect((await store.get(id))!.refresh_token).toBe('rt-secret-value');
+    // Another cookie cannot open it, even pointed at the same record.
+    const other = 'B'.repeat(43);
+    await redis.set(sessionKey(other), raw, 'EX', 60);
+    expect(await store.get(other)).toBeNull();
+  });
+
+  it('a save never brings back a session that ended meanwhile (signed out in another tab)', async () => {
+    const s = session();
+    const id = await store.create(s);
+    await store.destroy(id);
+    await store.save(id, { ...s, access_token: 'renewed' });
+    expect(await redis.exists(sessionKey(id))).toBe(0);
+  });
+
+  it('one request at a time holds a session’s refresh lock', async () => {
+    const id = await store.create(session());
+    const got = await Promise.all([1, 2, 3].map(() => store.lockRefresh(id)));
+    expect(got.filter(Boolean)).toHaveLength(1);
+    await store.releaseRefresh(id);
+    expect(await store.lockRefresh(id)).toBe(true);
+    await store.releaseRefresh(id);
   });
 
   it('use renews the idle TTL, never past the absolute end', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ApiErrorBody } from './api.client';
 
 export function esc(value: string | number | null | undefined): string {
@@ -29,6 +30,16 @@ td label{font-weight:400}
 .stack td[data-label]::before{content:attr(data-label);display:block;font-size:.85rem;font-weight:600;color:#57606a}}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}:focus-visible{outline:3px solid #d4a72c;outline-offset:2px}`;
 
+/** The pages' one script: copy buttons, and no double submission of a form. */
+const SCRIPT = `document.addEventListener('click',e=>{const b=e.target.closest('[data-copy]');if(!b)return;
+navigator.clipboard.writeText(b.getAttribute('data-copy')).then(()=>{b.firstChild.textContent='Copied'},()=>{b.firstChild.textContent='Select and copy'})});
+document.addEventListener('submit',e=>{const f=e.target;if(f.getAttribute('aria-busy')==='true'){e.preventDefault();return}
+f.setAttribute('aria-busy','true');const b=f.querySelector('button[type=submit]');if(b){b.dataset.label=b.textContent;b.textContent='Working…'}});
+window.addEventListener('pageshow',()=>{for(const f of document.querySelectorAll('form[aria-busy=true]')){f.removeAttribute('aria-busy');const b=f.querySelector('button[type=submit]');if(b&&b.dataset.label)b.textContent=b.dataset.label}});`;
+
+/** The CSP source that allows that script and no other inline one. */
+export const SCRIPT_HASH = `'sha256-${createHash('sha256').update(SCRIPT).digest('base64')}'`;
+
 export interface Layout {
   title: string;
   csrf?: string;
@@ -46,11 +57,7 @@ export function page({ title, csrf, email, body }: Layout): string {
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)} · Developer console</title>
 <style>${STYLE}</style></head><body><header><strong><a href="/">Developer console</a></strong>${nav}</header>
 <main><h1>${esc(title)}</h1>${body}</main>
-<script>document.addEventListener('click',e=>{const b=e.target.closest('[data-copy]');if(!b)return;
-navigator.clipboard.writeText(b.getAttribute('data-copy')).then(()=>{b.firstChild.textContent='Copied'},()=>{b.firstChild.textContent='Select and copy'})});
-document.addEventListener('submit',e=>{const f=e.target;if(f.getAttribute('aria-busy')==='true'){e.preventDefault();return}
-f.setAttribute('aria-busy','true');const b=f.querySelector('button[type=submit]');if(b){b.dataset.label=b.textContent;b.textContent='Working…'}});
-window.addEventListener('pageshow',()=>{for(const f of document.querySelectorAll('form[aria-busy=true]')){f.removeAttribute('aria-busy');const b=f.querySelector('button[type=submit]');if(b&&b.dataset.label)b.textContent=b.dataset.label}});</script>
+<script>${SCRIPT}</script>
 </body></html>`;
 }
 
