@@ -50,7 +50,7 @@ export function redirectFixLine(config: ConsoleConfig, result: RedirectCheckResu
       : `${redirectUri} is not a registered redirect URI of ${config.CONSOLE_CLIENT_ID} at ${config.ISSUER}`;
   return (
     `console: ${what}; sign-in would fail. Register this console and restart it with the id ` +
-    `printed: npm run admin -- create-client --public --owner <operator email> ` +
+    `printed: npm run admin -- create-client --public --first-party --owner <operator email> ` +
     `--name "Developer console" --redirect-uri ${redirectUri}, then CONSOLE_CLIENT_ID=<its id>`
   );
 }

@@ -24,6 +24,7 @@ import {
   Tenant,
   TestPlatform,
 } from '@cap/testing';
+import { Session, SessionStore } from '../src/session.store';
 
 const SHOTS = join(__dirname, 'screenshots');
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -59,7 +60,8 @@ beforeAll(async () => {
   );
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  // The migration registers cli_console for port 8084; a console elsewhere registers its own.
+  // The migration registers cli_console (first party) for port 8084; a console elsewhere
+  // registers its own, first party too.
   const owner = await platform.tenant('console-operator');
   teammate = await platform.tenant('teammate');
   redis = new Redis(TEST_ENV.redisUrl);
@@ -70,6 +72,7 @@ beforeAll(async () => {
     '--name',
     'Console under test',
     '--public',
+    '--first-party',
     '--redirect-uri',
     `${base}/auth/callback`,
   ]);
@@ -77,7 +80,9 @@ beforeAll(async () => {
   // The start-up check (CONSOLE_REDIRECT_CHECK=fail) passes: this callback is registered.
   consoleApp = await startApp('console', consoleEnv(), { port });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true });
-  context = await browser.newContext();
+  // axe-core is injected as an inline script, which the console's CSP (its own script's hash
+  // only) would block; session.int-spec checks that CSP.
+  context = await browser.newContext({ bypassCSP: true });
   page = await context.newPage();
 });
 
@@ -109,13 +114,11 @@ async function check(name: string) {
 
 const email = `walker-${Date.now()}@example.com`;
 
-/** The console session of the browser, as the console keeps it in Redis. */
-async function sessionInRedis(): Promise<{ access_token: string; refresh_token: string } | null> {
+/** The console session of the browser, as the console keeps it in Redis (sealed). */
+async function sessionInRedis(): Promise<Session | null> {
   const cookie = (await context.cookies(base)).find((c) => c.name === 'console_session');
   if (!cookie) return null;
-  const hash = createHash('sha256').update(cookie.value).digest('hex');
-  const raw = await redis.get(`${platform.env.QUEUE_PREFIX}:console:sess:${hash}`);
-  return raw ? (JSON.parse(raw) as { access_token: string; refresh_token: string }) : null;
+  return new SessionStore(redis, platform.env.QUEUE_PREFIX, 60, 3600).get(cookie.value);
 }
 
 /** Through the auth-server's pages again, whichever it shows (sign-in, consent, or none). */
@@ -405,7 +408,8 @@ test('a refresh the auth-server refuses signs the user out cleanly, with a messa
   const cookie = (await context.cookies(base)).find((c) => c.name === 'console_session')!;
   const hash = createHash('sha256').update(cookie.value).digest('hex');
   const key = `${platform.env.QUEUE_PREFIX}:console:sess:${hash}`;
-  const session = JSON.parse((await redis.get(key))!) as Record<string, unknown>;
+  const store = new SessionStore(redis, platform.env.QUEUE_PREFIX, 60, 3600);
+  const session = (await store.get(cookie.value))!;
   // The refresh token revoked behind the console's back, and the access token due.
   const revoked = await fetch(`${platform.url('auth-server')}/oauth/revoke`, {
     method: 'POST',
@@ -417,7 +421,11 @@ test('a refresh the auth-server refuses signs the user out cleanly, with a messa
     }),
   });
   expect(revoked.status).toBe(200);
-  await redis.set(key, JSON.stringify({ ...session, expires_at: Date.now() - 1 }), 'KEEPTTL');
+  await redis.set(
+    key,
+    store.encode(cookie.value, { ...session, expires_at: Date.now() - 1 }),
+    'KEEPTTL',
+  );
   await page.goto(`${base}/support`);
   expect(new URL(page.url()).pathname).toBe('/signin');
   expect(await page.getByRole('alert').textContent()).toContain('could not be renewed');
@@ -439,7 +447,7 @@ test('signs out: tokens revoked at the auth-server, the old session cookie no lo
   expect(await page.getByRole('status').textContent()).toContain('tokens were revoked');
   await check('signed-out');
   // The refresh token is dead at the auth-server…
-  const refresh = await refreshWith(tokens.refresh_token);
+  const refresh = await refreshWith(tokens.refresh_token!);
   expect(refresh.status).toBe(400);
   expect(((await refresh.json()) as { error: string }).error).toBe('invalid_grant');
   // …and the access token is refused by the API (every gateway drops it within a second).
