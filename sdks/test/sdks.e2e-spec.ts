@@ -21,6 +21,7 @@ import {
   ApiError,
   AuthenticationError,
   CloudApi,
+  ConflictError,
   InvalidRequestError,
   NotFoundError,
   OAuth,
@@ -200,6 +201,14 @@ describe('every other resource', () => {
     const members = await api.members.list(tenant.project.id, { limit: 1 }).toArray();
     const member = members.find((m) => m.email === users.member)!;
     expect(member.role).toBe('viewer');
+    const promoted = await api.members.update(tenant.project.id, member.user_id, {
+      role: 'developer',
+    });
+    expect(promoted).toEqual({ ...member, role: 'developer' });
+    // The tenant is the project's last owner: it cannot step down.
+    await expect(
+      api.members.update(tenant.project.id, tenant.user.id, { role: 'admin' }),
+    ).rejects.toMatchObject({ constructor: ConflictError, code: 'conflict', param: 'role' });
     await expect(api.members.remove(tenant.project.id, member.user_id)).resolves.toMatchObject({
       deleted: true,
     });

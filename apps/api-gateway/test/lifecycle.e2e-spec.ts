@@ -321,6 +321,108 @@ describe('members', () => {
     );
   });
 
+  it('PATCH a member’s role: admins for non-owners, owners for owners, never the last', async () => {
+    const project = await newProject(alice.secret);
+    await join(project.id, alice.secret, bob, 'developer');
+    await join(project.id, alice.secret, carol, 'admin');
+    const path = (who: Tenant) => `/v1/projects/${project.id}/members/${who.user.id}`;
+    const listed = await api('GET', `/v1/projects/${project.id}/members`, alice.secret);
+    const bobListed = listed.json.data.find((m: { user_id: string }) => m.user_id === bob.user.id);
+
+    // Bob's key works for writes on the second gateway while he is a developer...
+    const bobsKey = await newKey(bob.secret, project.id);
+    await warm(bobsKey.secret);
+    const asDeveloper = await api(
+      'POST',
+      '/v1/keys',
+      bobsKey.secret,
+      { project_id: project.id, name: 'as a developer' },
+      second.url,
+    );
+    expect(asDeveloper.status).toBe(201);
+    const demoted = await api('PATCH', path(bob), carol.secret, { role: 'viewer' });
+    expect(demoted.status).toBe(200);
+    expect(demoted.json).toEqual({ ...bobListed, role: 'viewer' });
+    // ...and acts as a viewer from the next request on: no role is cached by a gateway.
+    expectError(
+      await api(
+        'POST',
+        '/v1/keys',
+        bobsKey.secret,
+        { project_id: project.id, name: 'as a viewer' },
+        second.url,
+      ),
+      403,
+      'forbidden',
+    );
+    expect((await api('GET', `/v1/projects/${project.id}`, bobsKey.secret)).status).toBe(200);
+
+    // A viewer changes no roles, not even their own.
+    expectError(await api('PATCH', path(bob), bob.secret, { role: 'developer' }), 403, 'forbidden');
+    // An admin makes no owner and changes no owner's role; an owner does.
+    const refused = await api('PATCH', path(bob), carol.secret, { role: 'owner' });
+    expectError(refused, 403, 'forbidden');
+    expect(refused.json.error.message).toMatch(/cannot make someone an owner/);
+    expectError(await api('PATCH', path(alice), carol.secret, { role: 'admin' }), 403, 'forbidden');
+    expect((await api('PATCH', path(bob), alice.secret, { role: 'owner' })).json.role).toBe(
+      'owner',
+    );
+    // Two owners: alice may step down; then bob is the last owner and cannot.
+    expect((await api('PATCH', path(alice), alice.secret, { role: 'admin' })).json).toMatchObject({
+      user_id: alice.user.id,
+      role: 'admin',
+    });
+    const last = await api('PATCH', path(bob), bob.secret, { role: 'developer' });
+    expectError(last, 409, 'conflict', 'role');
+    expect(last.json.error.message).toMatch(/last owner/);
+
+    // A user who is not a member of this project (carol's own project is elsewhere).
+    const stranger = await platform.tenant('stranger');
+    expectError(
+      await api('PATCH', path(stranger), bob.secret, { role: 'viewer' }),
+      404,
+      'not_found',
+      'user_id',
+    );
+    // Bad input is 400 naming the field, never a 500.
+    expectError(
+      await api('PATCH', path(carol), bob.secret, { role: 'superuser' }),
+      400,
+      'invalid_request',
+      'role',
+    );
+    expectError(
+      await api('PATCH', path(carol), bob.secret, { role: 'viewer', email: carol.email }),
+      400,
+      'invalid_request',
+      'email',
+    );
+    expectError(await api('PATCH', path(carol), bob.secret, {}), 400, 'invalid_request', 'role');
+    expectError(
+      await api('PATCH', `/v1/projects/${project.id}/members/key_x`, bob.secret, {
+        role: 'viewer',
+      }),
+      400,
+      'invalid_request',
+      'user_id',
+    );
+    const members = await api('GET', `/v1/projects/${project.id}/members`, bob.secret);
+    expect(Object.fromEntries(members.json.data.map((m: any) => [m.user_id, m.role]))).toEqual({
+      [alice.user.id]: 'admin',
+      [bob.user.id]: 'owner',
+      [carol.user.id]: 'admin',
+    });
+
+    // A deleted project: 404 project_not_found, as for every other member route.
+    expect((await api('DELETE', `/v1/projects/${project.id}`, bob.secret)).status).toBe(200);
+    expectError(
+      await api('PATCH', path(carol), bob.secret, { role: 'viewer' }),
+      404,
+      'project_not_found',
+      'project_id',
+    );
+  });
+
   it('a removed member’s key of the project fails at the second gateway within 1 s', async () => {
     const project = await newProject(alice.secret);
     await join(project.id, alice.secret, bob, 'developer');

@@ -152,6 +152,11 @@ function validRequest(op: string): {
       path: { ...project, user_id: dave.id },
       query: {},
     },
+    'PATCH /v1/projects/{id}/members/{user_id}': {
+      path: { ...project, user_id: dave.id },
+      query: {},
+      body: { role: 'viewer' },
+    },
     'GET /v1/projects/{id}/invitations': { path: project, query: {} },
     'DELETE /v1/projects/{id}/invitations/{invitation_id}': {
       path: { ...project, invitation_id: victim.invitation },

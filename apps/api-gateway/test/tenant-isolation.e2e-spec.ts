@@ -216,6 +216,16 @@ const FOREIGN: Record<string, { codes: string[]; probes: () => Probe[] }> = {
       probe('DELETE', `/v1/projects/${B.project.id}/members/${A.user.id}`),
     ],
   },
+  'PATCH /v1/projects/{id}/members/{user_id}': {
+    codes: ['project_not_found', 'not_found'],
+    probes: () => [
+      probe('PATCH', `/v1/projects/${A.project.id}/members/${A.user.id}`, { role: 'viewer' }),
+      probe('PATCH', `/v1/projects/${A.project.id}/members/${carol.id}`, { role: 'owner' }),
+      probe('PATCH', `/v1/projects/${A.project.id}/members/${B.user.id}`, { role: 'owner' }),
+      // A's user id on B's own project: A is no member there.
+      probe('PATCH', `/v1/projects/${B.project.id}/members/${A.user.id}`, { role: 'viewer' }),
+    ],
+  },
   'GET /v1/projects/{id}/invitations': {
     codes: ['project_not_found'],
     probes: () => [probe('GET', `/v1/projects/${A.project.id}/invitations`)],
@@ -549,6 +559,25 @@ function roleProbes(ownKey: () => string | undefined): Record<string, () => Role
       withAction('members.remove', probe('DELETE', `/v1/projects/${p}/members/${carol.id}`)),
       withAction('members.remove_owner', probe('DELETE', `/v1/projects/${p}/members/${A.user.id}`)),
     ],
+    'PATCH /v1/projects/{id}/members/{user_id}': () => [
+      withAction(
+        'members.change_role',
+        probe('PATCH', `/v1/projects/${p}/members/${carol.id}`, { role: 'viewer' }),
+      ),
+      // Promoting oneself follows the same rules.
+      withAction(
+        'members.change_role',
+        probe('PATCH', `/v1/projects/${p}/members/${B.user.id}`, { role: 'admin' }),
+      ),
+      withAction(
+        'members.change_owner_role',
+        probe('PATCH', `/v1/projects/${p}/members/${carol.id}`, { role: 'owner' }),
+      ),
+      withAction(
+        'members.change_owner_role',
+        probe('PATCH', `/v1/projects/${p}/members/${A.user.id}`, { role: 'admin' }),
+      ),
+    ],
     'POST /v1/keys': () => [
       withAction('keys.create', probe('POST', '/v1/keys', { project_id: p, name: 'b in a' })),
     ],
@@ -752,6 +781,12 @@ describe('security: B’s project-confined key on every route', () => {
     'DELETE /v1/projects/{id}/members/{user_id}': () => ({
       want: absent(),
       probes: [probe('DELETE', `/v1/projects/${b2.project}/members/${B.user.id}`)],
+    }),
+    'PATCH /v1/projects/{id}/members/{user_id}': () => ({
+      want: absent(),
+      probes: [
+        probe('PATCH', `/v1/projects/${b2.project}/members/${B.user.id}`, { role: 'admin' }),
+      ],
     }),
     'GET /v1/projects/{id}/invitations': () => ({
       want: absent(),
@@ -968,9 +1003,9 @@ describe('security: keys that must be dead are dead on every route', () => {
 
 /**
  * Every escalation a member of A's project might try, by role: obtain another member's secret
- * by rotation (nobody may, owners and admins included), make an owner (owners only), and lift a
- * key's rate limit above the project's (nobody: only an operator raises the project's). Each
- * refusal changes nothing.
+ * by rotation (nobody may, owners and admins included), make an owner or demote one (owners
+ * only, by invitation or by a role change), and lift a key's rate limit above the project's
+ * (nobody: only an operator raises the project's). Each refusal changes nothing.
  */
 describe.each<MemberRole>(['viewer', 'developer', 'admin', 'owner'])(
   'security: a %s of A’s project trying every escalation',
@@ -1008,6 +1043,20 @@ describe.each<MemberRole>(['viewer', 'developer', 'admin', 'owner'])(
           role: 'owner',
         }),
         want: roleMay(roles, role, 'members.add_owner') ? null : [403, 'forbidden'],
+      },
+      {
+        what: 'make themselves an owner',
+        p: probe('PATCH', `/v1/projects/${A.project.id}/members/${member.user.id}`, {
+          role: 'owner',
+        }),
+        want: roleMay(roles, role, 'members.change_owner_role') ? null : [403, 'forbidden'],
+      },
+      {
+        what: 'demote the owner',
+        p: probe('PATCH', `/v1/projects/${A.project.id}/members/${A.user.id}`, {
+          role: 'viewer',
+        }),
+        want: roleMay(roles, role, 'members.change_owner_role') ? null : [403, 'forbidden'],
       },
       {
         what: 'raise a key’s rate limit above the project’s',

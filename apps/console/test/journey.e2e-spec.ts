@@ -2,7 +2,8 @@
  * The console in headless Chromium (Debian's package, driven by playwright-core) against the
  * real apps, Postgres and Redis: sign up → sign in (PKCE, through the auth-server's own pages)
  * → project → keys (presets, expiry, limit; secret shown once) → real calls → usage chart →
- * members and invitations (invite, accept, remove, revoke; an invitation accepted here) → rotate
+ * members and invitations (invite, accept, change a role, remove, revoke; an invitation accepted
+ * here) → rotate
  * → revoke → tickets with picked and pasted request ids (the revoked key's refused request too)
  * → OAuth app → a refused refresh signs out → sign out (tokens revoked at the auth-server) →
  * project deleted by its typed name. Then the operability of the console process: a console
@@ -256,8 +257,9 @@ test('members: invite, the invitee accepts, remove; a pending invitation revoked
   await page.goto(`${projectUrl}/members`);
   await expect(page.locator('h1').textContent()).resolves.toBe('Members of walk-renamed');
   expect(await page.getByRole('cell', { name: /\(you\)/ }).count()).toBe(1);
-  await page.getByLabel('Email').fill(teammate.email);
-  await page.getByLabel('Role').selectOption('viewer');
+  // Exact: each member row's role selector has a label of its own ("Change the role of …").
+  await page.getByLabel('Email', { exact: true }).fill(teammate.email);
+  await page.getByLabel('Role', { exact: true }).selectOption('viewer');
   await page.getByRole('button', { name: 'Send invitation' }).click();
   await expect(page.getByRole('status').textContent()).resolves.toContain('Invitation sent');
   expect(await page.getByRole('row', { name: new RegExp(teammate.email) }).count()).toBe(1);
@@ -277,15 +279,22 @@ test('members: invite, the invitee accepts, remove; a pending invitation revoked
   expect(accepted.status).toBe(200);
   await page.reload();
   const member = page.getByRole('row', { name: new RegExp(teammate.email) });
-  expect(await member.getByRole('cell', { name: 'viewer', exact: true }).count()).toBe(1);
+  expect(await member.getByLabel(/now viewer$/).count()).toBe(1);
   expect(await page.getByText('No pending invitations.').count()).toBe(1);
   await check('members');
+  // The owner changes the teammate's role with the row's selector.
+  await member.getByLabel(/^Change the role of /).selectOption('developer');
+  await member.getByRole('button', { name: 'Change role' }).click();
+  await expect(page.getByRole('status').textContent()).resolves.toContain(
+    `${teammate.email} is now a developer of this project.`,
+  );
+  expect(await member.getByLabel(/now developer$/).count()).toBe(1);
   await member.getByLabel(/Remove/).check();
   await member.getByRole('button', { name: 'Remove' }).click();
   await page.waitForURL(`${projectUrl}/members`);
   expect(await page.getByRole('row', { name: new RegExp(teammate.email) }).count()).toBe(0);
   // An invitation to someone else, revoked before it is accepted.
-  await page.getByLabel('Email').fill('nobody-yet@example.com');
+  await page.getByLabel('Email', { exact: true }).fill('nobody-yet@example.com');
   await page.getByRole('button', { name: 'Send invitation' }).click();
   await page.getByRole('button', { name: /Revoke the invitation of nobody-yet/ }).click();
   await page.waitForURL(`${projectUrl}/members`);

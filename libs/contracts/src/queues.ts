@@ -188,6 +188,16 @@ export type ProjectsJobs = {
     res: Deleted;
   };
   /**
+   * Needs owner or admin; owner when the member is or becomes an owner (also for oneself). The
+   * last owner cannot be demoted (`409 conflict`). The member's keys stay: they act with the new
+   * role from the next request. Pending invitations the member sent that the new role could not
+   * send are revoked.
+   */
+  'members.update_role': {
+    req: { v: 1; actor: Actor; project_id: string; user_id: string; role: MemberRole };
+    res: Member;
+  };
+  /**
    * A new secret (made and hashed by the caller) replaces the key's; the previous one keeps
    * working for `grace_period_seconds` (0 to 7 days).
    */

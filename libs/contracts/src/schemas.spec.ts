@@ -1,4 +1,12 @@
-import { createKeyBody, createProjectBody, keyIdParam, listKeysQuery, listQuery } from './schemas';
+import {
+  createKeyBody,
+  createProjectBody,
+  keyIdParam,
+  listKeysQuery,
+  listQuery,
+  updateMemberBody,
+} from './schemas';
+import { MEMBER_ROLES } from './resources';
 import { newId } from './ids';
 import { SCOPES } from './scopes';
 
@@ -287,5 +295,24 @@ describe('keyIdParam', () => {
     expect(keyIdParam.parse({ id })).toEqual({ id });
     expect(failedPaths(keyIdParam.safeParse({ id: newId('project') }))).toEqual(['id']);
     expect(failedPaths(keyIdParam.safeParse({ id: 'key_a/b' }))).toEqual(['id']);
+  });
+});
+
+describe('updateMemberBody', () => {
+  it.each(MEMBER_ROLES)('accepts the role %s', (role) => {
+    expect(updateMemberBody.parse({ role })).toEqual({ role });
+  });
+
+  it('requires a known role', () => {
+    expect(failedPaths(updateMemberBody.safeParse({}))).toEqual(['role']);
+    expect(failedPaths(updateMemberBody.safeParse({ role: 'superuser' }))).toEqual(['role']);
+    expect(failedPaths(updateMemberBody.safeParse({ role: 'Owner' }))).toEqual(['role']);
+  });
+
+  it('rejects an unknown field, naming it', () => {
+    const result = updateMemberBody.safeParse({ role: 'viewer', email: 'a@example.com' });
+    expect(result.success).toBe(false);
+    const issue = result.error!.issues[0];
+    expect(issue.code === 'unrecognized_keys' && issue.keys).toEqual(['email']);
   });
 });

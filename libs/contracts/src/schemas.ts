@@ -105,6 +105,9 @@ export const addMemberBody = z.strictObject({
 });
 export type AddMemberBody = z.infer<typeof addMemberBody>;
 
+export const updateMemberBody = z.strictObject({ role: z.enum(MEMBER_ROLES) });
+export type UpdateMemberBody = z.infer<typeof updateMemberBody>;
+
 export const invitationIdParam = z.strictObject({
   id: z.string().refine((s) => isId('invitation', s), 'must be an invitation id (inv_…)'),
 });

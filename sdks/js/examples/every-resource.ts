@@ -51,6 +51,8 @@ export async function everyResource(apiKey: string, baseUrl: string): Promise<vo
   console.log(invitation.status, invitation.expires_at);
   for await (const i of api.invitations.listForProject(project.id)) console.log(i.email);
   await api.invitations.revoke(project.id, invitation.id);
+  const member = await api.members.update(project.id, 'usr_123', { role: 'viewer' });
+  console.log(member.email, member.role);
   await api.members.remove(project.id, 'usr_123');
   for await (const i of api.invitations.list()) await api.invitations.accept(i.id);
   // Keys

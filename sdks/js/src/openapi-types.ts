@@ -246,6 +246,18 @@ export interface Operations {
     };
     response: Invitation;
   };
+  /** PATCH /v1/projects/{id}/members/{user_id}: Change a member's role */
+  patchProjectsIdMembersUserId: {
+    path: {
+      id: string;
+      user_id: string;
+    };
+    query: Record<string, never>;
+    body: {
+      role: 'owner' | 'admin' | 'developer' | 'viewer';
+    };
+    response: Member;
+  };
   /** DELETE /v1/projects/{id}/members/{user_id}: Remove a member from a project */
   deleteProjectsIdMembersUserId: {
     path: {
@@ -438,6 +450,7 @@ export const OPERATIONS = {
   deleteProjectsId: { method: 'DELETE', path: '/v1/projects/{id}' },
   getProjectsIdMembers: { method: 'GET', path: '/v1/projects/{id}/members' },
   postProjectsIdMembers: { method: 'POST', path: '/v1/projects/{id}/members' },
+  patchProjectsIdMembersUserId: { method: 'PATCH', path: '/v1/projects/{id}/members/{user_id}' },
   deleteProjectsIdMembersUserId: { method: 'DELETE', path: '/v1/projects/{id}/members/{user_id}' },
   getProjectsIdInvitations: { method: 'GET', path: '/v1/projects/{id}/invitations' },
   deleteProjectsIdInvitationsInvitationId: { method: 'DELETE', path: '/v1/projects/{id}/invitations/{invitation_id}' },

@@ -31,6 +31,7 @@ export const RESOURCE_METHODS = {
   members: {
     list: 'getProjectsIdMembers',
     add: 'postProjectsIdMembers',
+    update: 'patchProjectsIdMembersUserId',
     remove: 'deleteProjectsIdMembersUserId',
   },
   invitations: {
@@ -131,6 +132,19 @@ export class Members extends Resource {
   /** Invites `email` with `role`: the result is the pending Invitation, accepted by its user. */
   add(projectId: string, params: BodyOf<'postProjectsIdMembers'>, opts?: RequestOptions) {
     return this.call(M.members.add, { path: { id: projectId }, body: params }, opts);
+  }
+  /** Changes a member's role: `update(projectId, userId, { role })`; the result is the Member. */
+  update(
+    projectId: string,
+    userId: string,
+    params: BodyOf<'patchProjectsIdMembersUserId'>,
+    opts?: RequestOptions,
+  ) {
+    return this.call(
+      M.members.update,
+      { path: { id: projectId, user_id: userId }, body: params },
+      opts,
+    );
   }
   remove(projectId: string, userId: string, opts?: RequestOptions) {
     return this.call(M.members.remove, { path: { id: projectId, user_id: userId } }, opts);

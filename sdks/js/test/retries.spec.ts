@@ -177,6 +177,18 @@ describe('requests', () => {
     expect(server.seen).toHaveLength(2);
   });
 
+  it('changes a role with PATCH and a JSON body, no Idempotency-Key', async () => {
+    const { api, server } = await serve(() => ok);
+    await api.members.update('prj_1', 'usr_2', { role: 'admin' });
+    expect(server.seen[0]).toMatchObject({
+      method: 'PATCH',
+      url: '/v1/projects/prj_1/members/usr_2',
+      body: '{"role":"admin"}',
+    });
+    expect(server.seen[0].headers['content-type']).toMatch(/^application\/json/);
+    expect(server.seen[0].headers['idempotency-key']).toBeUndefined();
+  });
+
   it('for await walks every page with starting_after; await gives the first page', async () => {
     const { api, server } = await serve((n) =>
       n === 1

@@ -13,6 +13,7 @@ OPERATIONS: Dict[str, Tuple[str, str]] = {
     "deleteProjectsId": ("DELETE", "/v1/projects/{id}"),
     "getProjectsIdMembers": ("GET", "/v1/projects/{id}/members"),
     "postProjectsIdMembers": ("POST", "/v1/projects/{id}/members"),
+    "patchProjectsIdMembersUserId": ("PATCH", "/v1/projects/{id}/members/{user_id}"),
     "deleteProjectsIdMembersUserId": ("DELETE", "/v1/projects/{id}/members/{user_id}"),
     "getProjectsIdInvitations": ("GET", "/v1/projects/{id}/invitations"),
     "deleteProjectsIdInvitationsInvitationId": ("DELETE", "/v1/projects/{id}/invitations/{invitation_id}"),

@@ -23,6 +23,7 @@ RESOURCE_METHODS: Dict[str, Dict[str, str]] = {
     "members": {
         "list": "getProjectsIdMembers",
         "add": "postProjectsIdMembers",
+        "update": "patchProjectsIdMembersUserId",
         "remove": "deleteProjectsIdMembersUserId",
     },
     "invitations": {
@@ -130,6 +131,10 @@ class Members(_Resource):
     def add(self, project_id: str, *, email: str, role: str, **params: Any) -> JsonObject:
         """Invites ``email`` with ``role``: the result is the pending invitation."""
         return self._send("add", {"id": project_id}, dict(params, email=email, role=role))
+
+    def update(self, project_id: str, user_id: str, *, role: str, **params: Any) -> JsonObject:
+        """Changes a member's role: the result is the member."""
+        return self._send("update", {"id": project_id, "user_id": user_id}, dict(params, role=role))
 
     def remove(self, project_id: str, user_id: str, **params: Any) -> JsonObject:
         return self._send("remove", {"id": project_id, "user_id": user_id}, params)

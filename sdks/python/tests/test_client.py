@@ -1,5 +1,6 @@
 """The Python SDK's retry policy, pagination and headers against a local faulty server."""
 
+import json
 import time
 import unittest
 
@@ -132,11 +133,15 @@ class Requests(Case):
         api, server = self.serve(lambda n: OK)
         api.members.remove("prj_1", "usr_2")
         api.keys.list(project_id="prj_1", limit=5)
-        first, second = server.seen
+        api.members.update("prj_1", "usr_2", role="admin")
+        first, second, third = server.seen
         self.assertEqual((first.method, first.path), ("DELETE", "/v1/projects/prj_1/members/usr_2"))
         self.assertEqual(first.headers["authorization"], "Bearer sk_test")
         self.assertNotIn("idempotency-key", first.headers)
         self.assertEqual(second.path, "/v1/keys?limit=5&project_id=prj_1")
+        self.assertEqual((third.method, third.path), ("PATCH", "/v1/projects/prj_1/members/usr_2"))
+        self.assertEqual(json.loads(third.body), {"role": "admin"})
+        self.assertNotIn("idempotency-key", third.headers)
         with self.assertRaises(TypeError):
             api.projects.retrieve("")
 

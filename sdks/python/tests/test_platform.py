@@ -16,6 +16,7 @@ from cloud_api import (
     ApiError,
     AuthenticationError,
     CloudApi,
+    ConflictError,
     InvalidRequestError,
     NotFoundError,
     OAuth,
@@ -121,9 +122,17 @@ class Platform(unittest.TestCase):
             self.assertEqual(mine, [invitation["id"]])
             accepted = invitee.invitations.accept(invitation["id"])
             self.assertEqual((accepted["id"], accepted["status"]), (invitation["id"], "accepted"))
-        members = self.api.members.list(self.project_id).auto_paging_iter()
-        roles = {m["email"]: m["role"] for m in members}
-        self.assertEqual(roles.get(invitee_email), "developer")
+        members = {m["email"]: m for m in self.api.members.list(self.project_id).auto_paging_iter()}
+        self.assertEqual(members[invitee_email]["role"], "developer")
+
+        joined = members[invitee_email]
+        updated = self.api.members.update(self.project_id, joined["user_id"], role="viewer")
+        self.assertEqual(updated, dict(joined, role="viewer"))
+        # The key's user is the project's last owner: it cannot step down.
+        me = members[ENV["CLOUD_API_EMAIL"]]
+        with self.assertRaises(ConflictError) as caught:
+            self.api.members.update(self.project_id, me["user_id"], role="admin")
+        self.assertEqual((caught.exception.code, caught.exception.param), ("conflict", "role"))
 
     def test_every_other_resource(self):
         self.assertEqual(self.api.user.retrieve()["email"], ENV["CLOUD_API_EMAIL"])

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { actorOf, CurrentPrincipal, Principal, RequireScopes } from '@cap/auth';
 import {
   addMemberBody,
@@ -16,6 +16,8 @@ import {
   memberSchema,
   deletedSchema,
   noBody,
+  updateMemberBody,
+  UpdateMemberBody,
 } from '@cap/contracts';
 import { Upstream } from '../upstream/upstream';
 import { ApiDoc } from '../openapi/api-doc.decorator';
@@ -76,6 +78,33 @@ export class MembersController {
       actor: actorOf(principal),
       project_id: params.id,
       ...body,
+    });
+  }
+
+  @ApiDoc({
+    summary: "Change a member's role",
+    description:
+      'Owners and admins, for others and for themselves; only owners may make someone an ' +
+      "owner or change an owner's role. The last owner cannot be given another role (`409 " +
+      "conflict`). The member's keys stay and act with the new role from the next request; " +
+      'pending invitations they sent that the new role could not send are revoked.',
+    bodyExample: { role: 'admin' },
+    response: { status: 200, schema: memberSchema, description: 'The member, with the new role.' },
+    errors: ['project_not_found', 'not_found', 'forbidden', 'conflict'],
+  })
+  @Patch(':user_id')
+  @RequireScopes('members:write')
+  updateRole(
+    @CurrentPrincipal() principal: Principal,
+    @Param(new ZodPipe(memberParams)) params: { id: string; user_id: string },
+    @Body(new ZodPipe(updateMemberBody)) body: UpdateMemberBody,
+  ): Promise<Member> {
+    return this.upstream.projects.call('members.update_role', {
+      v: 1,
+      actor: actorOf(principal),
+      project_id: params.id,
+      user_id: params.user_id,
+      role: body.role,
     });
   }
 

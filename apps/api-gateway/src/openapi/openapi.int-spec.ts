@@ -71,6 +71,7 @@ describe('the OpenAPI document', () => {
       'GET /v1/projects/:id/members',
       'POST /v1/projects/:id/members',
       'DELETE /v1/projects/:id/members/:user_id',
+      'PATCH /v1/projects/:id/members/:user_id',
       'GET /v1/projects/:id/invitations',
       'DELETE /v1/projects/:id/invitations/:invitation_id',
       'GET /v1/invitations',

@@ -1,13 +1,16 @@
-import { Invitation, ListPage, Member, MEMBER_ROLES, Project } from '@cap/contracts';
+import { Invitation, ListPage, Member, MEMBER_ROLES, MemberRole, Project } from '@cap/contracts';
 import { Form, idParam, Kit, str } from '../pages';
 import { csrfField, esc, fmtTime, table } from '../views';
 
-const ROLE_HELP: Record<(typeof MEMBER_ROLES)[number], string> = {
+const ROLE_HELP: Record<MemberRole, string> = {
   owner: 'everything, including deleting the project',
   admin: 'members, keys of anyone, rename',
   developer: 'own keys, usage',
   viewer: 'read only',
 };
+
+/** "an owner", "a viewer". */
+const withArticle = (role: string) => (/^[aeiou]/.test(role) ? `an ${role}` : `a ${role}`);
 
 const roleOptions = (selected = 'developer') =>
   MEMBER_ROLES.map(
@@ -31,11 +34,22 @@ export function registerMemberPages(kit: Kit): void {
       ]);
       const csrf = csrfField(ctx.session.csrf);
       const me = ctx.session.user?.id;
+      // Owners and admins get a role selector on each row; the API decides what each may change
+      // (an admin's attempt on an owner comes back as its readable 403).
+      const myRole = members.data.find((m) => m.user_id === me)?.role;
+      const mayChangeRoles = myRole === 'owner' || myRole === 'admin';
+      const roleCell = (m: Member, self: boolean) => {
+        if (!mayChangeRoles) return esc(m.role);
+        const field = `role-${esc(m.user_id)}`;
+        const who = self ? 'your role' : `the role of ${esc(m.email)}`;
+        return `<form method="post" action="/projects/${esc(id)}/members/${esc(m.user_id)}/role">${csrf}
+<label for="${field}"><span class="sr">Change ${who}: </span>now ${esc(m.role)}</label><select id="${field}" name="role">${roleOptions(m.role)}</select><button type="submit">Change role</button></form>`;
+      };
       const memberRows = members.data
         .map((m) => {
           const self = m.user_id === me;
           const label = self ? 'Leave this project' : `Remove ${m.email}`;
-          return `<tr><td>${esc(m.email)}${self ? ' <strong>(you)</strong>' : ''}</td><td>${esc(m.name ?? '—')}</td><td>${esc(m.role)}</td><td>${fmtTime(m.created_at)}</td>
+          return `<tr><td>${esc(m.email)}${self ? ' <strong>(you)</strong>' : ''}</td><td>${esc(m.name ?? '—')}</td><td>${roleCell(m, self)}</td><td>${fmtTime(m.created_at)}</td>
 <td><form method="post" action="/projects/${esc(id)}/members/${esc(m.user_id)}/remove">${csrf}
 <label><input type="checkbox" name="confirm" value="yes" required> ${esc(label)}: their keys for this project stop working</label><button class="danger" type="submit">${self ? 'Leave' : 'Remove'}</button></form></td></tr>`;
         })
@@ -47,17 +61,24 @@ export function registerMemberPages(kit: Kit): void {
 <td><form method="post" action="/projects/${esc(id)}/invitations/${esc(i.id)}/revoke">${csrf}<button class="danger" type="submit" aria-label="Revoke the invitation of ${esc(i.email)}">Revoke</button></form></td></tr>`,
         )
         .join('');
+      const changed = members.data.find((m) => m.user_id === q.role_changed);
       const notice =
         q.invited === '1'
           ? '<section role="status"><p>Invitation sent. It waits for the holder of that address to accept it (7 days).</p></section>'
-          : '';
+          : changed
+            ? `<section role="status"><p>${esc(changed.email)} is now ${esc(withArticle(changed.role))} of this project.</p></section>`
+            : '';
       return kit.view(
         reply,
         ctx,
         `Members of ${project.name}`,
         `<p><a href="/projects/${esc(id)}">Back to the project</a></p>${notice}
 <section><h2>Members</h2>${memberRows ? table(['Email', 'Name', 'Role', 'Since', 'Action'], memberRows) : '<p class="muted">No members visible.</p>'}
-<p class="hint">Changing a member's role is not offered: the public API has no call for it. Remove the member and invite them again with the new role (their keys for this project are revoked with the membership).</p></section>
+<p class="hint">${
+          mayChangeRoles
+            ? "Owners and admins change roles; only owners make someone an owner or change an owner's role, and the last owner keeps theirs. A member's keys stay, acting with the new role."
+            : 'Only owners and admins change roles.'
+        }</p></section>
 <section><h2>Pending invitations</h2>${invitationRows ? table(['Email', 'Role', 'Invited', 'Expires', 'Action'], invitationRows) : '<p class="muted">No pending invitations.</p>'}</section>
 <section><h2>Invite someone</h2><p>Anyone can be invited by email; they join once they accept with that address verified. Only owners may invite owners.</p>
 <form method="post" action="/projects/${esc(id)}/members">${csrf}
@@ -102,6 +123,20 @@ export function registerMemberPages(kit: Kit): void {
       return reply.redirect(userId === ctx.session.user?.id ? '/projects' : back, 303);
     } catch (err) {
       return kit.failed(reply, ctx, 'Remove member', err, back);
+    }
+  });
+
+  kit.post('/projects/:id/members/:user_id/role', async (req, reply, ctx) => {
+    const id = idParam(req);
+    const userId = idParam(req, 'user_id');
+    const back = `/projects/${id}/members`;
+    try {
+      const member = await ctx.call<Member>('PATCH', `/projects/${id}/members/${userId}`, {
+        role: str(req.body as Form, 'role'),
+      });
+      return reply.redirect(`${back}?role_changed=${encodeURIComponent(member.user_id)}`, 303);
+    } catch (err) {
+      return kit.failed(reply, ctx, 'Change role', err, back);
     }
   });
 

@@ -1,10 +1,10 @@
 /**
  * Members against the real Postgres and Redis: listing with the users' names, the operator's
  * direct add by email (members invite otherwise: security-invitations.int-spec.ts),
- * removing (and what happens to the removed member's keys), and the last owner. Who may do
- * each is proven in projects/roles.int-spec.ts.
+ * removing (and what happens to the removed member's keys), changing roles, and the last owner.
+ * Who may do each is proven in projects/roles.int-spec.ts.
  */
-import { Actor } from '@cap/contracts';
+import { Actor, MemberRole } from '@cap/contracts';
 import { sleep } from '@cap/testing';
 import { rejects, ServiceFixture } from '../../test/service-fixture';
 
@@ -20,6 +20,17 @@ afterAll(async () => {
 
 const remove = (actor: Actor, projectId: string, userId: string) =>
   f.members.remove({ v: 1, actor, project_id: projectId, user_id: userId });
+
+const setRole = (actor: Actor, projectId: string, userId: string, role: MemberRole) =>
+  f.members.updateRole({ v: 1, actor, project_id: projectId, user_id: userId, role });
+
+async function roleIn(projectId: string, userId: string): Promise<MemberRole | undefined> {
+  const row = await f.db.client.membership.findUnique({
+    where: { projectId_userId: { projectId, userId } },
+    select: { role: true },
+  });
+  return row?.role;
+}
 
 describe('members.list', () => {
   it('lists members with email and name, oldest first, in pages', async () => {
@@ -251,6 +262,251 @@ describe('members.remove', () => {
       });
       expect(owners).toBe(1);
     }
+  });
+});
+
+describe('members.update_role', () => {
+  it('lets an admin demote a developer and a viewer, answering the member as listed', async () => {
+    const owner = await f.user();
+    const admin = await f.user();
+    const dev = await f.user({ name: 'Dev' });
+    const viewer = await f.user();
+    const prj = await f.project(owner, [
+      [admin, 'admin'],
+      [dev, 'developer'],
+      [viewer, 'viewer'],
+    ]);
+    const listed = await f.members.list({ v: 1, actor: owner, project_id: prj, limit: 10 });
+    const devListed = listed.data.find((m) => m.user_id === dev.user_id)!;
+
+    expect(await setRole(admin, prj, dev.user_id, 'viewer')).toEqual({
+      ...devListed,
+      role: 'viewer',
+    });
+    expect(await setRole(admin, prj, viewer.user_id, 'developer')).toMatchObject({
+      user_id: viewer.user_id,
+      role: 'developer',
+    });
+    expect(await roleIn(prj, dev.user_id)).toBe('viewer');
+    expect(await roleIn(prj, viewer.user_id)).toBe('developer');
+    // The demoted developer is a viewer from the next command on.
+    await rejects(
+      f.keys.create({ v: 1, actor: dev, project_id: prj, name: 'k', ...f.newSecret() }),
+      'forbidden',
+    );
+  });
+
+  it("keeps the member's keys, which act with the new role", async () => {
+    const owner = await f.user();
+    const dev = await f.user();
+    const prj = await f.project(owner, [[dev, 'developer']]);
+    const key = await f.issue(dev, prj);
+    await setRole(owner, prj, dev.user_id, 'viewer');
+    expect(await f.authenticate(key.hash)).toMatchObject({ key_id: key.key.id });
+    await setRole(owner, prj, dev.user_id, 'admin');
+    await f.projects.update({ v: 1, actor: dev, project_id: prj, name: 'renamed by dev' });
+  });
+
+  it('refuses an admin making someone an owner, or changing an owner’s role', async () => {
+    const owner = await f.user();
+    const secondOwner = await f.user();
+    const admin = await f.user();
+    const dev = await f.user();
+    const prj = await f.project(owner, [
+      [secondOwner, 'owner'],
+      [admin, 'admin'],
+      [dev, 'developer'],
+    ]);
+    const before = await f.snapshot(prj);
+    for (const [userId, role] of [
+      [dev.user_id, 'owner'],
+      [admin.user_id, 'owner'],
+      [secondOwner.user_id, 'admin'],
+      [secondOwner.user_id, 'owner'],
+    ] as const) {
+      const err = await rejects(setRole(admin, prj, userId, role), 'forbidden');
+      expect(err.message).toBe(
+        "An admin of this project cannot make someone an owner or change an owner's role.",
+      );
+    }
+    expect(await f.snapshot(prj)).toEqual(before);
+  });
+
+  it('lets an owner promote to owner and demote another owner', async () => {
+    const owner = await f.user();
+    const dev = await f.user();
+    const prj = await f.project(owner, [[dev, 'developer']]);
+    expect(await setRole(owner, prj, dev.user_id, 'owner')).toMatchObject({ role: 'owner' });
+    // The new owner may now demote the first one.
+    expect(await setRole(dev, prj, owner.user_id, 'viewer')).toMatchObject({ role: 'viewer' });
+    expect(await roleIn(prj, owner.user_id)).toBe('viewer');
+  });
+
+  it('never demotes the last owner, also when the owner asks for themselves', async () => {
+    const owner = await f.user();
+    const admin = await f.user();
+    const prj = await f.project(owner, [[admin, 'admin']]);
+    for (const role of ['admin', 'developer', 'viewer'] as const) {
+      const err = await rejects(setRole(owner, prj, owner.user_id, role), 'conflict', 'role');
+      expect(err.message).toMatch(/last owner/);
+    }
+    // Setting the owner's role to owner again changes nothing and is no error.
+    expect(await setRole(owner, prj, owner.user_id, 'owner')).toMatchObject({ role: 'owner' });
+    await rejects(setRole(admin, prj, owner.user_id, 'admin'), 'forbidden');
+    expect(await roleIn(prj, owner.user_id)).toBe('owner');
+  });
+
+  it('lets an owner step down when another owner stays', async () => {
+    const a = await f.user();
+    const b = await f.user();
+    const prj = await f.project(a, [[b, 'owner']]);
+    await setRole(a, prj, a.user_id, 'admin');
+    expect(await roleIn(prj, a.user_id)).toBe('admin');
+    await rejects(setRole(b, prj, b.user_id, 'admin'), 'conflict', 'role');
+  });
+
+  it('holds the caller to the same rules for their own role', async () => {
+    const owner = await f.user();
+    const admin = await f.user();
+    const dev = await f.user();
+    const prj = await f.project(owner, [
+      [admin, 'admin'],
+      [dev, 'developer'],
+    ]);
+    await rejects(setRole(dev, prj, dev.user_id, 'admin'), 'forbidden');
+    await rejects(setRole(dev, prj, dev.user_id, 'viewer'), 'forbidden');
+    await rejects(setRole(admin, prj, admin.user_id, 'owner'), 'forbidden');
+    expect(await setRole(admin, prj, admin.user_id, 'developer')).toMatchObject({
+      role: 'developer',
+    });
+    // Now a developer: no more role changes.
+    await rejects(setRole(admin, prj, dev.user_id, 'viewer'), 'forbidden');
+  });
+
+  it('refuses a viewer and a developer with 403, changing nothing', async () => {
+    const owner = await f.user();
+    const dev = await f.user();
+    const viewer = await f.user();
+    const prj = await f.project(owner, [
+      [dev, 'developer'],
+      [viewer, 'viewer'],
+    ]);
+    const before = await f.snapshot(prj);
+    const err = await rejects(setRole(viewer, prj, dev.user_id, 'viewer'), 'forbidden');
+    expect(err.message).toBe("A viewer of this project cannot change members' roles.");
+    await rejects(setRole(dev, prj, viewer.user_id, 'developer'), 'forbidden');
+    expect(await f.snapshot(prj)).toEqual(before);
+  });
+
+  it('is 404 not_found, param user_id, for a user who is not a member of the project', async () => {
+    const owner = await f.user();
+    const elsewhere = await f.user();
+    const prj = await f.project(owner);
+    // A member of another project is no member of this one.
+    await f.project(elsewhere);
+    await rejects(setRole(owner, prj, elsewhere.user_id, 'viewer'), 'not_found', 'user_id');
+    await rejects(setRole(owner, prj, 'usr_unknown', 'viewer'), 'not_found', 'user_id');
+    expect(await roleIn(prj, elsewhere.user_id)).toBeUndefined();
+  });
+
+  it('is 404 project_not_found for a non-member and for a deleted project', async () => {
+    const owner = await f.user();
+    const dev = await f.user();
+    const stranger = await f.user();
+    const prj = await f.project(owner, [[dev, 'developer']]);
+    await rejects(setRole(stranger, prj, dev.user_id, 'viewer'), 'project_not_found');
+    await f.projects.delete({ v: 1, actor: owner, project_id: prj });
+    await rejects(setRole(owner, prj, dev.user_id, 'viewer'), 'project_not_found');
+    expect(await roleIn(prj, dev.user_id)).toBe('developer');
+  });
+
+  it('keeps an owner when two owners demote each other at the same time', async () => {
+    for (let round = 0; round < 5; round++) {
+      const a = await f.user();
+      const b = await f.user();
+      const prj = await f.project(a, [[b, 'owner']]);
+      const results = await Promise.allSettled([
+        setRole(a, prj, b.user_id, 'admin'),
+        setRole(b, prj, a.user_id, 'admin'),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const owners = await f.db.client.membership.count({
+        where: { projectId: prj, role: 'owner' },
+      });
+      expect(owners).toBe(1);
+    }
+  });
+
+  it('holds an actor demoted meanwhile to their new role (read under the lock)', async () => {
+    const a = await f.user();
+    const b = await f.user();
+    const dev = await f.user();
+    const prj = await f.project(a, [
+      [b, 'owner'],
+      [dev, 'developer'],
+    ]);
+    let promote: Promise<unknown> | undefined;
+    // b, still an owner when the request is authorised, waits for the project's lock while b
+    // is made an admin: once it has the lock, b may no longer make anyone an owner.
+    await f.db.client.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM projects WHERE id = ${prj} FOR UPDATE`;
+      promote = setRole(b, prj, dev.user_id, 'owner').catch((e: unknown) => e);
+      await waitForLockWaiter();
+      await tx.membership.update({
+        where: { projectId_userId: { projectId: prj, userId: b.user_id } },
+        data: { role: 'admin' },
+      });
+    });
+    expect(await promote).toMatchObject({ code: 'forbidden' });
+    expect(await roleIn(prj, dev.user_id)).toBe('developer');
+  });
+});
+
+/** Until a statement of this database waits for a lock (or 5 s). */
+async function waitForLockWaiter(): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const [{ n }] = await f.db.client.$queryRaw<Array<{ n: number }>>`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+    if (n > 0) return;
+    await sleep(50);
+  }
+  throw new Error('no statement waited for the project lock');
+}
+
+describe('security: a demoted member’s pending invitations', () => {
+  it('are revoked when the new role could not send them', async () => {
+    const owner = await f.user();
+    const admin = await f.user();
+    const coOwner = await f.user();
+    const prj = await f.project(owner, [
+      [admin, 'admin'],
+      [coOwner, 'owner'],
+    ]);
+    const invite = (actor: Actor, role: MemberRole) =>
+      f.invitations.invite({
+        v: 1,
+        actor,
+        project_id: prj,
+        email: `${role}-${Math.random().toString(36).slice(2)}@example.com`,
+        role,
+      });
+    const byAdmin = await invite(admin, 'admin');
+    const ownerInvite = await invite(coOwner, 'owner');
+    const ownerAdminInvite = await invite(coOwner, 'admin');
+    const byOwner = await invite(owner, 'developer');
+
+    // An owner made admin keeps the admin invitations they sent, not the owner one.
+    await setRole(owner, prj, coOwner.user_id, 'admin');
+    // An admin made developer may invite no one: all of theirs go.
+    await setRole(owner, prj, admin.user_id, 'developer');
+
+    const status = async (id: string) =>
+      (await f.db.client.invitation.findUniqueOrThrow({ where: { id } })).revokedAt;
+    expect(await status(byAdmin.id)).toBeInstanceOf(Date);
+    expect(await status(ownerInvite.id)).toBeInstanceOf(Date);
+    expect(await status(ownerAdminInvite.id)).toBeNull();
+    expect(await status(byOwner.id)).toBeNull();
   });
 });
 

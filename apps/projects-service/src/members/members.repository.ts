@@ -26,6 +26,19 @@ export type AddResult = { kind: 'added'; member: Member } | { kind: 'exists' } |
 export type RemoveResult =
   { kind: 'removed'; liveKeyIds: string[] } | { kind: 'not_member' } | { kind: 'gone' };
 
+export type RoleChangeResult =
+  { kind: 'changed'; member: Member } | { kind: 'not_member' } | { kind: 'gone' };
+
+/** What `updateRole` hands its `authorize` callback, read under the project's lock. */
+export interface RoleChange {
+  /** The actor's role now (it may have changed since the request was authorised). */
+  actorRole: MemberRole;
+  /** The member's role before the change. */
+  from: MemberRole;
+  /** Whether the change would leave the project with no owner. */
+  lastOwner: boolean;
+}
+
 @Injectable()
 export class MembersRepository {
   constructor(private readonly db: Database) {}
@@ -127,6 +140,58 @@ export class MembersRepository {
         data: { revokedAt: new Date() },
       });
       return { kind: 'removed', liveKeyIds: keys.map((k) => k.id).sort() };
+    });
+  }
+
+  /**
+   * Gives `userId` the role `role` in a live project, under the project's lock (as `remove`),
+   * so that two owners demoting each other at once cannot leave none. `authorize` sees the
+   * actor's and the member's roles and the owner count as they are under the lock, and throws
+   * to refuse. Pending invitations the member sent with a role in `revokeInvitationsOf` are
+   * revoked in the same transaction. An actor who is no longer a member finds the project gone.
+   */
+  async updateRole(
+    projectId: string,
+    actorId: string,
+    userId: string,
+    role: MemberRole,
+    revokeInvitationsOf: readonly MemberRole[],
+    authorize: (change: RoleChange) => void,
+  ): Promise<RoleChangeResult> {
+    return this.db.client.$transaction(async (tx) => {
+      if (!(await lockLiveProject(tx, projectId))) return { kind: 'gone' };
+      const rows = await tx.membership.findMany({
+        where: { projectId, userId: { in: [actorId, userId] } },
+        select: { userId: true, role: true },
+      });
+      const actor = rows.find((r) => r.userId === actorId);
+      if (!actor) return { kind: 'gone' };
+      const member = rows.find((r) => r.userId === userId);
+      if (!member) return { kind: 'not_member' };
+      // Owners are only counted when an owner is stepping down.
+      const lastOwner =
+        member.role === 'owner' &&
+        role !== 'owner' &&
+        (await tx.membership.count({ where: { projectId, role: 'owner' } })) <= 1;
+      authorize({ actorRole: actor.role, from: member.role, lastOwner });
+      const row = await tx.membership.update({
+        where: { projectId_userId: { projectId, userId } },
+        data: { role },
+        select: MEMBER_FIELDS,
+      });
+      if (revokeInvitationsOf.length) {
+        await tx.invitation.updateMany({
+          where: {
+            projectId,
+            invitedBy: userId,
+            role: { in: [...revokeInvitationsOf] },
+            acceptedAt: null,
+            revokedAt: null,
+          },
+          data: { revokedAt: new Date() },
+        });
+      }
+      return { kind: 'changed', member: toMember(row) };
     });
   }
 }

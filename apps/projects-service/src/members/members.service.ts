@@ -4,6 +4,8 @@ import {
   DomainError,
   ListPage,
   Member,
+  MEMBER_ROLES,
+  MemberRole,
   projectNotFound,
   ProjectsJobs,
 } from '@cap/contracts';
@@ -12,10 +14,22 @@ import { badCursor } from '../errors';
 import { announceKeysRevoked } from '../keys/key-events';
 import { authorize } from '../projects/access';
 import { ProjectsRepository } from '../projects/projects.repository';
-import { assertMay } from '../projects/roles';
+import { assertMay, may } from '../projects/roles';
 import { MembersRepository } from './members.repository';
 
 type Req<K extends keyof ProjectsJobs> = ProjectsJobs[K]['req'];
+
+/** The roles of the invitations that a member with `role` may not send (see InvitationsService). */
+function invitationRolesBeyond(role: MemberRole): MemberRole[] {
+  if (!may(role, 'members.add')) return [...MEMBER_ROLES];
+  return may(role, 'members.add_owner') ? [] : ['owner'];
+}
+
+function notMember(userId: string): DomainError {
+  return new DomainError('not_found', `User ${userId} is not a member of this project.`, {
+    param: 'user_id',
+  });
+}
 
 @Injectable()
 export class MembersService {
@@ -87,9 +101,48 @@ export class MembersService {
         await announceKeysRevoked(this.events, removed.liveKeyIds);
         return { id: req.user_id, deleted: true };
       case 'not_member':
-        throw new DomainError('not_found', `User ${req.user_id} is not a member of this project.`, {
-          param: 'user_id',
-        });
+        throw notMember(req.user_id);
+      case 'gone':
+        throw projectNotFound(req.project_id);
+    }
+  }
+
+  /**
+   * Changes a member's role: owners and admins change the roles of others and their own, but
+   * only an owner makes someone an owner or changes an owner's role, and the last owner is never
+   * demoted. The roles are read again under the project's lock, so an actor demoted meanwhile
+   * is held to their new role. The member's keys stay (they act with the role of the moment);
+   * the pending invitations they sent that their new role could not send are revoked, so that
+   * a demoted admin cannot come back as one through an invitation to another address.
+   */
+  async updateRole(req: Req<'members.update_role'>): Promise<Member> {
+    await authorize(this.projects, req.project_id, req.actor, 'members.change_role');
+    const changed = await this.members.updateRole(
+      req.project_id,
+      req.actor.user_id,
+      req.user_id,
+      req.role,
+      invitationRolesBeyond(req.role),
+      ({ actorRole, from, lastOwner }) => {
+        assertMay(actorRole, 'members.change_role');
+        if (from === 'owner' || req.role === 'owner') {
+          assertMay(actorRole, 'members.change_owner_role');
+        }
+        if (lastOwner) {
+          throw new DomainError(
+            'conflict',
+            'The last owner of a project cannot be given another role. Make another member ' +
+              'an owner first.',
+            { param: 'role' },
+          );
+        }
+      },
+    );
+    switch (changed.kind) {
+      case 'changed':
+        return changed.member;
+      case 'not_member':
+        throw notMember(req.user_id);
       case 'gone':
         throw projectNotFound(req.project_id);
     }

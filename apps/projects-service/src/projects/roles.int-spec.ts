@@ -92,6 +92,22 @@ const SCENARIOS: { [A in Action]: (s: Scene) => Promise<unknown> } = {
     }),
   'members.remove_self': (s) =>
     f.members.remove({ v: 1, actor: s.actor, project_id: s.projectId, user_id: s.actor.user_id }),
+  'members.change_role': (s) =>
+    f.members.updateRole({
+      v: 1,
+      actor: s.actor,
+      project_id: s.projectId,
+      user_id: s.developer.user_id,
+      role: 'viewer',
+    }),
+  'members.change_owner_role': (s) =>
+    f.members.updateRole({
+      v: 1,
+      actor: s.actor,
+      project_id: s.projectId,
+      user_id: s.otherOwner.user_id,
+      role: 'admin',
+    }),
   'keys.list': (s) => f.keys.list({ v: 1, actor: s.actor, project_id: s.projectId, limit: 10 }),
   'keys.create': async (s) => {
     const { secret_hash, last4 } = f.newSecret();
@@ -127,6 +143,8 @@ const NOT_FOUND_FOR_STRANGERS: { [A in Action]: 'project_not_found' | 'key_not_f
   'members.remove': 'project_not_found',
   'members.remove_owner': 'project_not_found',
   'members.remove_self': 'project_not_found',
+  'members.change_role': 'project_not_found',
+  'members.change_owner_role': 'project_not_found',
   'keys.list': 'project_not_found',
   'keys.create': 'project_not_found',
   // A stranger has no key of the project: "own" is someone else's, which must not show.

@@ -17,10 +17,12 @@ const EXPECTED: Record<string, MemberRole[]> = {
   'project.rename': ['owner', 'admin'],
   'members.add': ['owner', 'admin'],
   'members.remove': ['owner', 'admin'],
+  'members.change_role': ['owner', 'admin'],
   'keys.revoke_any': ['owner', 'admin'],
   'project.delete': ['owner'],
   'members.add_owner': ['owner'],
   'members.remove_owner': ['owner'],
+  'members.change_owner_role': ['owner'],
 };
 
 describe('ROLE_RULES', () => {

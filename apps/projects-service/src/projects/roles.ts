@@ -16,6 +16,8 @@ export const ACTIONS = [
   'members.remove',
   'members.remove_owner',
   'members.remove_self',
+  'members.change_role',
+  'members.change_owner_role',
   'keys.list',
   'keys.create',
   'keys.revoke_own',
@@ -47,6 +49,13 @@ export const ROLE_RULES: { readonly [A in Action]: Rule } = {
   'members.remove': { roles: ADMIN_UP, denied: 'remove other members' },
   'members.remove_owner': { roles: OWNER, denied: 'remove an owner' },
   'members.remove_self': { roles: ALL, denied: 'leave it' },
+  // Changing one's own role follows the same rules: a developer cannot promote themselves.
+  'members.change_role': { roles: ADMIN_UP, denied: "change members' roles" },
+  // Making someone an owner, or changing an owner's role (also one's own).
+  'members.change_owner_role': {
+    roles: OWNER,
+    denied: "make someone an owner or change an owner's role",
+  },
   'keys.list': { roles: ALL, denied: 'list its keys' },
   'keys.create': { roles: DEVELOPER_UP, denied: 'create keys' },
   'keys.revoke_own': { roles: DEVELOPER_UP, denied: 'revoke keys' },

@@ -111,6 +111,21 @@ it('serves projects, members, rotation, touches and tickets over the queue', asy
     ['owner@example.com', 'owner'],
     ['dev@example.com', 'developer'],
   ]);
+  const promoted = await rpc.call('members.update_role', {
+    v: 1,
+    actor,
+    project_id,
+    user_id: dev.user_id,
+    role: 'admin',
+  });
+  expect(promoted).toEqual({ ...members.data[1], role: 'admin' });
+  await rpc.call('members.update_role', {
+    v: 1,
+    actor,
+    project_id,
+    user_id: dev.user_id,
+    role: 'developer',
+  });
 
   const first = secret();
   const key = await rpc.call('keys.create', {

@@ -40,6 +40,7 @@ export class ProjectsRpcServer extends RpcServer<ProjectsPublicJobs> {
       'invitations.list_mine': (p) => invitations.listMine(p),
       'invitations.accept': (p) => invitations.accept(p),
       'members.remove': (p) => members.remove(p),
+      'members.update_role': (p) => members.updateRole(p),
       'keys.create': (p) => keys.create(p),
       'keys.list': (p) => keys.list(p),
       'keys.revoke': (p) => keys.revoke(p),
