@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEVELOPMENT_EMAIL_VERIFICATION_SECRET } from '@cap/auth';
-import { baseEnv, databaseEnv, port, postgresUrl } from '@cap/config';
+import { baseEnv, databaseEnv, port, postgresUrl, publicHttpEnv } from '@cap/config';
 
 /**
  * Used when COOKIE_SECRETS or KEY_ENCRYPTION_SECRET is not set outside production, so that
@@ -16,6 +16,7 @@ const secret = z.string().min(32, 'must be at least 32 characters');
 export const authServerEnv = baseEnv
   .extend({
     PORT: port(8081),
+    ...publicHttpEnv,
     ...databaseEnv,
     /**
      * The OAuth issuer identifier (`iss` of every token), as clients reach this server. Defaults
