@@ -29,6 +29,9 @@ export const consoleEnv = baseEnv.extend({
 
 export type ConsoleConfig = z.infer<typeof consoleEnv>;
 
-/** `PUBLIC_URL`, or where the console listens. */
+/** `PUBLIC_URL`, or where the console listens (https when it serves TLS itself). */
 export const publicUrlOf = (config: ConsoleConfig) =>
-  (config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`).replace(/\/+$/, '');
+  (
+    config.PUBLIC_URL ??
+    `${config.TLS_CERT_FILE ? 'https' : 'http'}://${config.HOST}:${config.PORT}`
+  ).replace(/\/+$/, '');

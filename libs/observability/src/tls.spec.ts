@@ -189,7 +189,7 @@ describe('HSTS', () => {
     const app = await hstsApp();
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     try {
-      for (const headers of [{}, { 'x-forwarded-proto': 'https' }]) {
+      for (const headers of [{}, { 'x-forwarded-proto': 'https' }] as Record<string, string>[]) {
         const res = await fetch(`${url}/`, { headers });
         expect([res.status, res.headers.get('strict-transport-security')]).toEqual([200, null]);
       }
