@@ -72,6 +72,15 @@ async function waitReady(
   throw new Error(`not ready after ${timeoutMs} ms:\n${output()}`);
 }
 
+/** The file's bytes, or undefined when it cannot be read (a test of a bad TLS_CERT_FILE). */
+function readIfAny(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Boots one app as its own process and waits until its `/readyz` answers 200 (over HTTPS, trusting
  * its certificate, when `env` has TLS_CERT_FILE and TLS_KEY_FILE).
@@ -86,8 +95,9 @@ export async function startApp(
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-  const ca = env.TLS_CERT_FILE && env.TLS_KEY_FILE ? readFileSync(env.TLS_CERT_FILE) : undefined;
-  const url = `${ca ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const https = Boolean(env.TLS_CERT_FILE && env.TLS_KEY_FILE);
+  const ca = https ? readIfAny(env.TLS_CERT_FILE) : undefined;
+  const url = `${https ? 'https' : 'http'}://127.0.0.1:${port}`;
   const app: RunningApp = {
     name,
     url,
