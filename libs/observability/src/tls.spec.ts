@@ -156,7 +156,7 @@ function getOverTls(url: string, ca: Buffer) {
       res.on('end', () =>
         done({
           status: res.statusCode,
-          hsts: res.headers['strict-transport-security'] as string | undefined,
+          hsts: res.headers['strict-transport-security'],
           body,
         }),
       );
