@@ -1,3 +1,4 @@
+import type { Server as HttpsServer } from 'node:https';
 import { DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -6,7 +7,7 @@ import { createHttpApp } from './http-app';
 import { Lifecycle } from './lifecycle';
 import { createLogger } from './logger';
 import { Metrics } from './metrics';
-import { readTlsFiles, TlsFiles } from './tls';
+import { readTlsFiles, reloadTlsOnChange, TlsFiles } from './tls';
 
 interface AppEnv {
   NODE_ENV: 'development' | 'production' | 'test';
@@ -37,8 +38,9 @@ function tlsOrExit(config: AppEnv, name: string): TlsFiles | undefined {
 
 /**
  * The whole `main.ts` of an app: validate the environment (exit 1 on a bad one), create the
- * logger and the Nest app, listen (HTTPS with TLS_CERT_FILE and TLS_KEY_FILE; an unreadable or
- * invalid file also exits 1 at once). SIGTERM and SIGINT drain the app: `/readyz` turns 503 at
+ * logger and the Nest app, listen (HTTPS with TLS_CERT_FILE and TLS_KEY_FILE, re-read every
+ * minute so a renewed certificate is served without a restart; an unreadable or invalid file at
+ * start also exits 1 at once). SIGTERM and SIGINT drain the app: `/readyz` turns 503 at
  * once, requests are still served for SHUTDOWN_DRAIN_MS (so load balancers stop sending them),
  * then the app closes (in-flight requests finish, the gateway flushes its usage, queue workers
  * finish their current job, connections close) and the process exits 0, or 1 past
@@ -85,6 +87,12 @@ export function runApp<S extends z.ZodType<AppEnv>>(options: {
       process.once('SIGTERM', (signal) => void stop(signal));
       process.once('SIGINT', (signal) => void stop(signal));
       await app.listen(config.PORT, config.HOST);
+      if (tls) {
+        // With `https` options Fastify's server is an https.Server (Nest types it as http's).
+        const server = app.getHttpServer() as unknown as HttpsServer;
+        const stopReloading = reloadTlsOnChange(server, config, tls, logger);
+        process.once('SIGTERM', stopReloading).once('SIGINT', stopReloading);
+      }
       logger.info(
         { host: config.HOST, port: config.PORT, scheme: tls ? 'https' : 'http' },
         `${options.name} listening`,

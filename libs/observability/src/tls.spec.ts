@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fastify, { FastifyInstance } from 'fastify';
@@ -9,7 +10,7 @@ import pino from 'pino';
 import { baseEnv, ConfigError, loadConfig } from '@cap/config';
 import { fastifyOptions } from './http';
 import { ensureLocalCertificate, LocalCertificate } from './local-certificate';
-import { installHsts, readTlsFiles } from './tls';
+import { installHsts, readTlsFiles, reloadTlsOnChange } from './tls';
 
 let dir: string;
 let local: LocalCertificate;
@@ -237,6 +238,52 @@ describe('plain HTTP on a TLS port', () => {
       expect(answer).not.toMatch(/HTTP\/1\.[01] 200/);
       expect(answer).not.toContain('"ok":true');
     } finally {
+      await app.close();
+    }
+  });
+});
+
+/** The SHA-256 fingerprint of the certificate `port` serves to a new connection. */
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((done, fail) => {
+    const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => {
+      done(socket.getPeerCertificate().fingerprint256);
+      socket.destroy();
+    });
+    socket.on('error', fail);
+  });
+}
+
+const fingerprintOf = (file: string) => new X509Certificate(readFileSync(file)).fingerprint256;
+
+describe('a renewed certificate', () => {
+  it('is served to new connections without a restart; a broken pair is skipped', async () => {
+    const live = await ensureLocalCertificate(join(dir, 'live'));
+    const env = { TLS_CERT_FILE: live.certFile, TLS_KEY_FILE: live.keyFile };
+    const first = readTlsFiles(env)!;
+    const app = await hstsApp({ tls: live });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as { port: number };
+    const warnings: unknown[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => warnings.push(line) });
+    const stop = reloadTlsOnChange(app.server as never, env, first, logger, 20);
+    const settle = () => new Promise((r) => setTimeout(r, 100));
+    try {
+      const before = fingerprintOf(live.certFile);
+      expect(await servedFingerprint(port)).toBe(before);
+
+      // A key that is not the certificate's (renewal half done): the old pair stays.
+      copyFileSync(other.keyFile, live.keyFile);
+      await settle();
+      expect(await servedFingerprint(port)).toBe(before);
+      expect(warnings.join('')).toContain('TLS files not reloaded');
+
+      copyFileSync(other.certFile, live.certFile);
+      await settle();
+      expect(await servedFingerprint(port)).toBe(fingerprintOf(other.certFile));
+      expect(warnings.join('')).toContain('TLS certificate reloaded');
+    } finally {
+      stop();
       await app.close();
     }
   });

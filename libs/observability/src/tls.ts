@@ -1,7 +1,8 @@
 import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, SecureContextOptions } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { ConfigError } from '@cap/config';
 
 /** What an app serves HTTPS with: Fastify's `https` options, and when the certificate ends. */
@@ -64,6 +65,44 @@ function readOrThrow(name: string, path: string): Buffer {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError([`${name}: ${path} cannot be read (${code})`]);
   }
+}
+
+/**
+ * Re-reads the TLS files every `intervalMs` and gives new connections a changed pair, so a
+ * certificate renewed in place (cert-manager, an ACME client) is served without a restart. A
+ * pair that does not check out when read (half-written, key and certificate not matching yet)
+ * is skipped with a warning, and the one being served stays. Returns the function that stops it.
+ */
+export function reloadTlsOnChange(
+  server: { setSecureContext(options: SecureContextOptions): void },
+  env: { TLS_CERT_FILE?: string; TLS_KEY_FILE?: string },
+  served: TlsFiles,
+  logger: Logger,
+  intervalMs = 60_000,
+): () => void {
+  let current = served;
+  let lastProblem: string | undefined;
+  const timer = setInterval(() => {
+    let next: TlsFiles | undefined;
+    try {
+      next = readTlsFiles(env);
+    } catch (err) {
+      const problem = err instanceof ConfigError ? err.issues.join('; ') : String(err);
+      // Once per distinct problem, not every interval.
+      if (problem !== lastProblem) {
+        logger.warn({ problem }, 'TLS files not reloaded: serving the previous certificate');
+      }
+      lastProblem = problem;
+      return;
+    }
+    lastProblem = undefined;
+    if (!next || (next.cert.equals(current.cert) && next.key.equals(current.key))) return;
+    server.setSecureContext({ cert: next.cert, key: next.key });
+    current = next;
+    logger.info({ not_after: next.notAfter.toISOString() }, 'TLS certificate reloaded');
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** The HSTS field of an app that sends it. */
