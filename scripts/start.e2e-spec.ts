@@ -2,7 +2,7 @@
  * `npm start` as a user runs it: embedded database, four apps, ready, usable, and stopped
  * cleanly by Ctrl-C. Runs on free ports and its own data folder and queue prefix.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import {
   cleanRedisPrefix,
   eventually,
+  fetchTrusting,
   freePort,
   REPO_ROOT,
   runAdmin,
@@ -225,6 +226,106 @@ describe('npm start', () => {
       if (again) killGroup(again, 'SIGKILL');
     }
   }, 240_000);
+
+  it('with --tls serves the gateway, auth-server and console over HTTPS with a local certificate', async () => {
+    const base = await freePort();
+    const data = join(dataDir, 'tls');
+    const env: Record<string, string> = {
+      DATA_DIR: data,
+      PORT_BASE: String(base),
+      QUEUE_PREFIX: prefix,
+      DATABASE_URL: '',
+      // Set in the shell, it changes nothing without --tls, and --tls uses its own certificate.
+      TLS_CERT_FILE: '/nonexistent/cert.pem',
+      TLS_KEY_FILE: '/nonexistent/key.pem',
+    };
+    const child = spawnTs('scripts/start.ts', ['--tls'], env);
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      const line = await waitForLine(child, /\[start\] ready in/, 90_000);
+      expect(line).toContain(`API https://127.0.0.1:${base}/v1`);
+      expect(line).toContain(`OAuth https://127.0.0.1:${base + 1}`);
+      expect(line).toContain(`console https://127.0.0.1:${base + 4}`);
+      const keyFile = join(data, 'tls', 'key.pem');
+      expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+      const ca = await readFile(join(data, 'tls', 'cert.pem'));
+      const send = fetchTrusting(ca);
+
+      for (const port of [base, base + 1, base + 4]) {
+        const res = await send(`https://127.0.0.1:${port}/readyz`);
+        expect([port, res.status, res.headers.get('strict-transport-security')]).toEqual([
+          port,
+          200,
+          'max-age=31536000; includeSubDomains',
+        ]);
+        // Plain HTTP there is not served.
+        await expect(fetch(`http://127.0.0.1:${port}/readyz`)).rejects.toThrow();
+      }
+      // The internal apps stay on plain HTTP.
+      // (Polled: once, right after start, projects-service answered a passing 503 here.)
+      for (const port of [base + 2, base + 3]) {
+        const up = await eventually(
+          async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200,
+          5_000,
+          100,
+        );
+        expect([port, up.ok]).toEqual([port, true]);
+      }
+      const metadata = await send(
+        `https://127.0.0.1:${base + 1}/.well-known/oauth-authorization-server`,
+      );
+      const issuer = `https://127.0.0.1:${base + 1}`;
+      expect(await metadata.json()).toMatchObject({
+        issuer,
+        token_endpoint: `${issuer}/oauth/token`,
+        jwks_uri: `${issuer}/oauth/jwks`,
+      });
+
+      const cli = { QUEUE_PREFIX: prefix };
+      expect(
+        (await runAdmin(['create-user', '--email', 'tls@example.com'], cli, 'a long password\n'))
+          .code,
+      ).toBe(0);
+      const project = JSON.parse(
+        (
+          await runAdmin(
+            [
+              'create-project',
+              '--owner',
+              'tls@example.com',
+              '--name',
+              'tls',
+              '--region',
+              'us-east',
+            ],
+            cli,
+          )
+        ).stdout,
+      );
+      const key = JSON.parse(
+        (await runAdmin(['create-key', '--project', project.id, '--name', 'k'], cli)).stdout,
+      );
+      const res = await send(`https://127.0.0.1:${base}/v1/projects`, {
+        headers: { Authorization: `Bearer ${key.secret}` },
+      });
+      expect(res.status).toBe(200);
+      // The console's sign-in starts at the https issuer, back to its https callback.
+      const signIn = await send(`https://127.0.0.1:${base + 4}/auth/start`);
+      const location = new URL(signIn.headers.get('location') ?? 'x:');
+      expect(`${location.origin}${location.pathname}`).toBe(`${issuer}/oauth/authorize`);
+      expect(location.searchParams.get('redirect_uri')).toBe(
+        `https://127.0.0.1:${base + 4}/auth/callback`,
+      );
+      // It reached the auth-server over HTTPS at start (trusting the certificate): it could tell
+      // that this port's redirect URI is not registered (only 8084's are), not "did not answer".
+      expect(output).toContain(`is not a registered redirect URI of cli_console at ${issuer}`);
+      expect(output).not.toContain('the auth-server did not answer');
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exitOf(child, 20_000)).toBe(0);
+  }, 150_000);
 
   it('says in one line how to get Redis when nothing answers, and exits 1', async () => {
     const child = spawnTs('scripts/start.ts', [], {

@@ -1,16 +1,35 @@
 /**
  * `npm start`: the whole platform on one machine. Checks Redis, starts the embedded database
- * unless DATABASE_URL is set, applies migrations, then runs the five apps (the console too) as child processes
- * and reports when every one is ready. Ctrl-C stops them all cleanly.
+ * unless DATABASE_URL is set, applies migrations, then runs the five apps (the console too) as
+ * child processes and reports when every one is ready. Ctrl-C stops them all cleanly.
+ *
+ * `npm start -- --tls`: the gateway, auth-server and console serve HTTPS with a self-signed
+ * certificate for 127.0.0.1 and localhost, made once under `<DATA_DIR>/tls/`; the issuer and
+ * every URL are https, and every app trusts that certificate (NODE_EXTRA_CA_CERTS).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { loadConfig } from '@cap/config';
 import { EmbeddedDb, migrate, startEmbeddedDb } from '@cap/db';
+import { ensureLocalCertificate, LocalCertificate } from '@cap/observability';
+
+const USAGE = 'usage: npm start [-- --tls]';
+const args = (() => {
+  try {
+    return parseArgs({ options: { tls: { type: 'boolean', default: false } }, strict: true })
+      .values;
+  } catch (err) {
+    process.stderr.write(`[start] ${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+})();
 
 const env = loadConfig(
   z.object({
@@ -22,18 +41,22 @@ const env = loadConfig(
     ISSUER: z.url().optional(),
     API_AUDIENCE: z.string().min(1).optional(),
     REQUEST_ID_SECRET: z.string().optional(),
+    /** CAs the user's Node already trusts: kept, beside the local certificate, with `--tls`. */
+    NODE_EXTRA_CA_CERTS: z.string().optional(),
   }),
 );
 
 const ROOT = resolve(__dirname, '..');
+/** `public`: reached by browsers and clients, so over HTTPS with `--tls`. */
 const APPS = [
-  { name: 'projects-service', port: env.PORT_BASE + 2 },
-  { name: 'auth-server', port: env.PORT_BASE + 1 },
-  { name: 'usage-worker', port: env.PORT_BASE + 3 },
-  { name: 'api-gateway', port: env.PORT_BASE },
+  { name: 'projects-service', port: env.PORT_BASE + 2, public: false },
+  { name: 'auth-server', port: env.PORT_BASE + 1, public: true },
+  { name: 'usage-worker', port: env.PORT_BASE + 3, public: false },
+  { name: 'api-gateway', port: env.PORT_BASE, public: true },
   // The migration registers the console's OAuth client for port 8084 (PORT_BASE 8080).
-  { name: 'console', port: env.PORT_BASE + 4 },
+  { name: 'console', port: env.PORT_BASE + 4, public: true },
 ] as const;
+type App = (typeof APPS)[number];
 
 const say = (line: string) => process.stderr.write(`[start] ${line}\n`);
 
@@ -54,17 +77,28 @@ async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
-async function waitReady(port: number, deadline: number): Promise<void> {
+/** The status of `GET <url>`, trusting `ca` for https (this process has no NODE_EXTRA_CA_CERTS). */
+function statusOf(url: string, ca?: Buffer): Promise<number | undefined> {
+  return new Promise((done) => {
+    const onResponse = (res: { statusCode?: number; resume(): void }) => {
+      res.resume();
+      done(res.statusCode);
+    };
+    const req = url.startsWith('https:')
+      ? httpsGet(url, { ca, timeout: 2_000 }, onResponse)
+      : httpGet(url, { timeout: 2_000 }, onResponse);
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => done(undefined));
+  });
+}
+
+async function waitReady(url: string, deadline: number, ca?: Buffer): Promise<void> {
   while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
+    // undefined: not listening yet
+    if ((await statusOf(`${url}/readyz`, ca)) === 200) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`the app on port ${port} was not ready in time`);
+  throw new Error(`${url} was not ready in time`);
 }
 
 /** Whether `pid` is a running `npm start` (not merely a process that reused the number). */
@@ -135,6 +169,23 @@ async function main(): Promise<void> {
   const migrations = await migrate(databaseUrl);
   say(`migrations: ${migrations.applied.length} applied, ${migrations.skipped.length} up to date`);
 
+  let tls: LocalCertificate | undefined;
+  if (args.tls) {
+    tls = await ensureLocalCertificate(resolve(ROOT, env.DATA_DIR, 'tls'));
+    say(`HTTPS with the self-signed certificate ${tls.certFile} (trust it in your client)`);
+  }
+  const ca = tls && readFileSync(tls.certFile);
+  // NODE_EXTRA_CA_CERTS names one file: the user's own CAs and the local certificate together.
+  let trusted = tls?.certFile;
+  if (tls && ca && env.NODE_EXTRA_CA_CERTS) {
+    trusted = resolve(ROOT, env.DATA_DIR, 'tls', 'trusted.pem');
+    writeFileSync(trusted, Buffer.concat([readFileSync(env.NODE_EXTRA_CA_CERTS), ca]));
+  }
+  const scheme = tls ? 'https' : 'http';
+  const urlOf = (app: App) => `${app.public ? scheme : 'http'}://127.0.0.1:${app.port}`;
+  const issuer = env.ISSUER ?? `${scheme}://127.0.0.1:${env.PORT_BASE + 1}`;
+  const audience = env.API_AUDIENCE ?? `${scheme}://127.0.0.1:${env.PORT_BASE}`;
+
   // Shared by the gateways of this run, so request ids verify wherever they are presented.
   const requestIdSecret = env.REQUEST_ID_SECRET ?? randomBytes(32).toString('base64url');
   const children: ChildProcess[] = [];
@@ -171,16 +222,27 @@ async function main(): Promise<void> {
         cwd: ROOT,
         env: {
           ...process.env,
+          // HTTPS is what --tls says, not what the shell happens to hold.
+          TLS_CERT_FILE: undefined,
+          TLS_KEY_FILE: undefined,
           DATABASE_URL: databaseUrl,
           PORT: String(app.port),
           // The auth-server's issuer and the API audience follow the ports actually used.
-          ISSUER: env.ISSUER ?? `http://127.0.0.1:${env.PORT_BASE + 1}`,
-          OAUTH_ISSUER: env.ISSUER ?? `http://127.0.0.1:${env.PORT_BASE + 1}`,
-          API_AUDIENCE: env.API_AUDIENCE ?? `http://127.0.0.1:${env.PORT_BASE}`,
-          OAUTH_AUDIENCE: env.API_AUDIENCE ?? `http://127.0.0.1:${env.PORT_BASE}`,
+          ISSUER: issuer,
+          OAUTH_ISSUER: issuer,
+          API_AUDIENCE: audience,
+          OAUTH_AUDIENCE: audience,
           REQUEST_ID_SECRET: requestIdSecret,
           // The console: a client of the gateway's /v1 like any app.
-          API_URL: `http://127.0.0.1:${env.PORT_BASE}`,
+          API_URL: `${scheme}://127.0.0.1:${env.PORT_BASE}`,
+          ...(tls
+            ? {
+                // Only the public apps serve HTTPS; every app trusts the certificate (the
+                // console calling the gateway and auth-server, the gateway fetching the JWKS).
+                ...(app.public ? { TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile } : {}),
+                NODE_EXTRA_CA_CERTS: trusted,
+              }
+            : {}),
           // The embedded database serves one session: keep each app's pool small there.
           ...(embedded ? { DB_POOL_MAX: '2' } : {}),
         },
@@ -195,11 +257,11 @@ async function main(): Promise<void> {
     children.push(child);
   }
   const deadline = Date.now() + 60_000;
-  await Promise.all(APPS.map((app) => waitReady(app.port, deadline)));
+  await Promise.all(APPS.map((app) => waitReady(urlOf(app), deadline, ca)));
   say(
     `ready in ${((Date.now() - started) / 1000).toFixed(1)} s — API ` +
-      `http://127.0.0.1:${env.PORT_BASE}/v1, OAuth http://127.0.0.1:${env.PORT_BASE + 1}, ` +
-      `console http://127.0.0.1:${env.PORT_BASE + 4}. ` +
+      `${scheme}://127.0.0.1:${env.PORT_BASE}/v1, OAuth ${issuer}, ` +
+      `console ${scheme}://127.0.0.1:${env.PORT_BASE + 4}. ` +
       'Ctrl-C stops everything.',
   );
 }

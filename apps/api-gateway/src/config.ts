@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { baseEnv, port } from '@cap/config';
+import { baseEnv, port, publicHttpEnv } from '@cap/config';
 
 export const gatewayEnv = baseEnv.extend({
   PORT: port(8080),
+  ...publicHttpEnv,
   /** Deadline of a call to a service behind a queue; past it, `503 upstream_timeout`. */
   RPC_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
   /** How long a verified key stays in the in-process cache without a revocation event. */

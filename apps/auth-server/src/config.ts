@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEVELOPMENT_EMAIL_VERIFICATION_SECRET } from '@cap/auth';
-import { baseEnv, databaseEnv, port, postgresUrl } from '@cap/config';
+import { baseEnv, databaseEnv, port, postgresUrl, publicHttpEnv } from '@cap/config';
 
 /**
  * Used when COOKIE_SECRETS or KEY_ENCRYPTION_SECRET is not set outside production, so that
@@ -16,10 +16,12 @@ const secret = z.string().min(32, 'must be at least 32 characters');
 export const authServerEnv = baseEnv
   .extend({
     PORT: port(8081),
+    ...publicHttpEnv,
     ...databaseEnv,
     /**
      * The OAuth issuer identifier (`iss` of every token), as clients reach this server. Defaults
-     * to `http://HOST:PORT`; set it whenever the server is reached through another address.
+     * to `http://HOST:PORT` (`https://` with TLS_CERT_FILE); set it whenever the server is reached
+     * through another address.
      */
     ISSUER: z.url({ protocol: /^https?$/ }).optional(),
     /** The API the access tokens are for: their `aud`, and the default resource indicator. */
@@ -82,7 +84,9 @@ export const authServerEnv = baseEnv
   })
   .transform((env) => ({
     ...env,
-    ISSUER: (env.ISSUER ?? `http://${env.HOST}:${env.PORT}`).replace(/\/$/, ''),
+    ISSUER: (
+      env.ISSUER ?? `${env.TLS_CERT_FILE ? 'https' : 'http'}://${env.HOST}:${env.PORT}`
+    ).replace(/\/$/, ''),
     API_AUDIENCE: env.API_AUDIENCE.replace(/\/$/, ''),
     COOKIE_SECRETS: env.COOKIE_SECRETS ?? [DEVELOPMENT_SECRET],
     KEY_ENCRYPTION_SECRET: env.KEY_ENCRYPTION_SECRET ?? DEVELOPMENT_SECRET,

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { baseEnv, port } from '@cap/config';
+import { baseEnv, port, publicHttpEnv } from '@cap/config';
 
 export const consoleEnv = baseEnv.extend({
   PORT: port(8084),
+  ...publicHttpEnv,
   /** The auth-server (OAuth issuer) as the browser and this server reach it. */
   ISSUER: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8081'),
   /** The public API's base, without `/v1`. */
@@ -28,6 +29,9 @@ export const consoleEnv = baseEnv.extend({
 
 export type ConsoleConfig = z.infer<typeof consoleEnv>;
 
-/** `PUBLIC_URL`, or where the console listens. */
+/** `PUBLIC_URL`, or where the console listens (https when it serves TLS itself). */
 export const publicUrlOf = (config: ConsoleConfig) =>
-  (config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`).replace(/\/+$/, '');
+  (
+    config.PUBLIC_URL ??
+    `${config.TLS_CERT_FILE ? 'https' : 'http'}://${config.HOST}:${config.PORT}`
+  ).replace(/\/+$/, '');

@@ -89,6 +89,24 @@ function redisModeIssues(env: Partial<RedisEnv>): string[] {
   return issues;
 }
 
+/** What is wrong with the TLS settings: a certificate needs its key, and a key its certificate. */
+function tlsIssues(env: { TLS_CERT_FILE?: string; TLS_KEY_FILE?: string }): string[] {
+  if (env.TLS_CERT_FILE !== undefined && env.TLS_KEY_FILE === undefined) {
+    return ['TLS_KEY_FILE: required with TLS_CERT_FILE (set both to serve HTTPS, or neither)'];
+  }
+  if (env.TLS_KEY_FILE !== undefined && env.TLS_CERT_FILE === undefined) {
+    return ['TLS_CERT_FILE: required with TLS_KEY_FILE (set both to serve HTTPS, or neither)'];
+  }
+  return [];
+}
+
+/** A file path; an empty value means unset. */
+const filePath = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.string().trim().optional(),
+  );
+
 /** Settings every app shares. Apps extend this with their own. */
 export const baseEnv = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -123,7 +141,23 @@ export const baseEnv = z.object({
   /** After the drain: how long in-flight work may take before the process exits anyway. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   TRUST_PROXY: trustProxyEnv(),
+  /**
+   * HTTPS: the PEM certificate chain (leaf first) and its private key. Both or neither: with
+   * both the app serves HTTPS only on PORT (a plain-HTTP request there is not answered).
+   */
+  TLS_CERT_FILE: filePath(),
+  TLS_KEY_FILE: filePath(),
 });
+
+/**
+ * Settings of the apps browsers and clients reach (gateway, auth-server, console): spread into
+ * their `baseEnv.extend`. `Strict-Transport-Security: max-age=HSTS_MAX_AGE_S; includeSubDomains`
+ * on every answer to a request that came over HTTPS (directly, or through a trusted proxy that
+ * says `X-Forwarded-Proto: https`); 0 tells browsers to forget an earlier one.
+ */
+export const publicHttpEnv = {
+  HSTS_MAX_AGE_S: z.coerce.number().int().min(0).max(63_072_000).default(31_536_000),
+};
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -146,8 +180,8 @@ export function loadConfig<S extends z.ZodType>(
       parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
     );
   }
-  const data = parsed.data as Partial<RedisEnv>;
-  const issues = redisModeIssues(data);
+  const data = parsed.data as Partial<RedisEnv> & { TLS_CERT_FILE?: string; TLS_KEY_FILE?: string };
+  const issues = [...redisModeIssues(data), ...tlsIssues(data)];
   if (issues.length > 0) throw new ConfigError(issues);
   return Object.freeze(parsed.data);
 }

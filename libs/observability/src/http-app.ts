@@ -7,6 +7,7 @@ import { fastifyOptions, HttpAppOptions, installHttpContract } from './http';
 import { Lifecycle, LifecycleModule } from './lifecycle';
 import { PinoNestLogger } from './logger';
 import { Metrics, MetricsModule } from './metrics';
+import { installHsts } from './tls';
 
 /** The root of every app: the app's own module, and `Metrics` with `/metrics` for all of it. */
 @Module({})
@@ -14,8 +15,9 @@ class AppRoot {}
 
 /**
  * Creates a Nest app on Fastify with the platform's HTTP contract installed: request ids,
- * access log, metrics, the one error filter. The caller decides when to `listen` and how to
- * stop.
+ * access log, metrics, the one error filter; over HTTPS with `options.https` (only: a
+ * plain-HTTP request on that port gets no answer), HSTS with `options.hstsMaxAgeS`. The caller
+ * decides when to `listen` and how to stop.
  */
 export async function createHttpApp(
   module: Type<unknown> | DynamicModule,
@@ -31,6 +33,7 @@ export async function createHttpApp(
   // No Nest middleware anywhere: without middie, no request pays for a middleware chain.
   const adapter = new FastifyAdapter({
     ...fastifyOptions(logger, options.trustProxy),
+    ...(options.https ? { https: { cert: options.https.cert, key: options.https.key } } : {}),
     skipMiddie: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
@@ -39,7 +42,9 @@ export async function createHttpApp(
     // Fastify's own JSON parser only: no form or text bodies reach a handler by accident.
     bodyParser: false,
   });
-  installHttpContract(app.getHttpAdapter().getInstance(), logger, metrics);
+  const fastify = app.getHttpAdapter().getInstance();
+  installHttpContract(fastify, logger, metrics);
+  if (options.hstsMaxAgeS !== undefined) installHsts(fastify, options.hstsMaxAgeS);
   app.useGlobalFilters(new AllErrorsFilter(logger));
   return app;
 }

@@ -9,9 +9,15 @@ import { Metrics } from './metrics';
 /** What JSON responses say they are (Fastify's own default, for handlers that send text). */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
-/** How an app is reached: which proxies in front of it may name the client (TRUST_PROXY). */
+/**
+ * How an app is reached: which proxies in front of it may name the client (TRUST_PROXY),
+ * whether it serves HTTPS itself (TLS_CERT_FILE/TLS_KEY_FILE, read by `readTlsFiles`), and,
+ * for the public apps, the HSTS max-age (HSTS_MAX_AGE_S).
+ */
 export interface HttpAppOptions {
   trustProxy?: false | number | string[];
+  https?: { cert: Buffer; key: Buffer };
+  hstsMaxAgeS?: number;
 }
 
 /**

@@ -7,3 +7,5 @@ export * from './http-app';
 export * from './run-app';
 export * from './metrics';
 export * from './lifecycle';
+export * from './tls';
+export * from './local-certificate';

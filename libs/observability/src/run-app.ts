@@ -1,11 +1,13 @@
+import type { Server as HttpsServer } from 'node:https';
 import { DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { loadConfigOrExit } from '@cap/config';
+import { ConfigError, loadConfigOrExit } from '@cap/config';
 import { createHttpApp } from './http-app';
 import { Lifecycle } from './lifecycle';
 import { createLogger } from './logger';
 import { Metrics } from './metrics';
+import { readTlsFiles, reloadTlsOnChange, TlsFiles } from './tls';
 
 interface AppEnv {
   NODE_ENV: 'development' | 'production' | 'test';
@@ -15,11 +17,30 @@ interface AppEnv {
   SHUTDOWN_DRAIN_MS?: number;
   SHUTDOWN_GRACE_MS: number;
   TRUST_PROXY?: false | number | string[];
+  TLS_CERT_FILE?: string;
+  TLS_KEY_FILE?: string;
+  /** Set (with a default) by the public apps' `publicHttpEnv`: they send HSTS. */
+  HSTS_MAX_AGE_S?: number;
+}
+
+/** The TLS files of `config`, or the process exits 1 with one line as for a bad environment. */
+function tlsOrExit(config: AppEnv, name: string): TlsFiles | undefined {
+  try {
+    return readTlsFiles(config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
 }
 
 /**
  * The whole `main.ts` of an app: validate the environment (exit 1 on a bad one), create the
- * logger and the Nest app, listen. SIGTERM and SIGINT drain the app: `/readyz` turns 503 at
+ * logger and the Nest app, listen (HTTPS with TLS_CERT_FILE and TLS_KEY_FILE, re-read every
+ * minute so a renewed certificate is served without a restart; an unreadable or invalid file at
+ * start also exits 1 at once). SIGTERM and SIGINT drain the app: `/readyz` turns 503 at
  * once, requests are still served for SHUTDOWN_DRAIN_MS (so load balancers stop sending them),
  * then the app closes (in-flight requests finish, the gateway flushes its usage, queue workers
  * finish their current job, connections close) and the process exits 0, or 1 past
@@ -34,7 +55,15 @@ export function runApp<S extends z.ZodType<AppEnv>>(options: {
   const logger = createLogger(options.name, config.LOG_LEVEL);
   const lifecycle = new Lifecycle();
   const drainMs = config.SHUTDOWN_DRAIN_MS ?? (config.NODE_ENV === 'production' ? 5_000 : 0);
-  const http = { trustProxy: config.TRUST_PROXY };
+  const tls = tlsOrExit(config, options.name);
+  if (tls && tls.notAfter.getTime() < Date.now()) {
+    logger.warn({ not_after: tls.notAfter.toISOString() }, 'the TLS certificate has expired');
+  }
+  const http = {
+    trustProxy: config.TRUST_PROXY,
+    https: tls && { cert: tls.cert, key: tls.key },
+    hstsMaxAgeS: config.HSTS_MAX_AGE_S,
+  };
   createHttpApp(options.module(config, logger), logger, new Metrics(options.name), http, lifecycle)
     .then(async (app) => {
       let stopping = false;
@@ -58,7 +87,16 @@ export function runApp<S extends z.ZodType<AppEnv>>(options: {
       process.once('SIGTERM', (signal) => void stop(signal));
       process.once('SIGINT', (signal) => void stop(signal));
       await app.listen(config.PORT, config.HOST);
-      logger.info({ host: config.HOST, port: config.PORT }, `${options.name} listening`);
+      if (tls) {
+        // With `https` options Fastify's server is an https.Server (Nest types it as http's).
+        const server = app.getHttpServer() as unknown as HttpsServer;
+        const stopReloading = reloadTlsOnChange(server, config, tls, logger);
+        process.once('SIGTERM', stopReloading).once('SIGINT', stopReloading);
+      }
+      logger.info(
+        { host: config.HOST, port: config.PORT, scheme: tls ? 'https' : 'http' },
+        `${options.name} listening`,
+      );
     })
     .catch((err: unknown) => {
       logger.fatal({ err }, `${options.name} failed to start`);

@@ -1,3 +1,4 @@
+import { request as httpsRequest } from 'node:https';
 import { isErrorCode } from '@cap/contracts';
 
 /** One answer of the public API, read whole: status, headers, raw text and parsed JSON. */
@@ -21,6 +22,45 @@ export interface ApiRequestOptions {
   headers?: Record<string, string>;
   /** Aborts the request after this many milliseconds (default 15 s). */
   timeoutMs?: number;
+  /** For an `https` base: the CA (PEM) to trust, such as a test's self-signed certificate. */
+  ca?: string | Buffer;
+}
+
+/**
+ * `fetch` for `https` URLs that trusts `ca` besides the usual roots (Node's own `fetch` takes no
+ * CA, and NODE_EXTRA_CA_CERTS is read only when a process starts). Never follows redirects, as
+ * `redirect: 'manual'`; the answer is a standard `Response`.
+ */
+export function fetchTrusting(ca: string | Buffer) {
+  return (url: string | URL, init: RequestInit = {}): Promise<Response> =>
+    new Promise((done, fail) => {
+      const headers = new Headers(init.headers);
+      const req = httpsRequest(
+        url,
+        {
+          method: init.method ?? 'GET',
+          headers: Object.fromEntries(headers.entries()),
+          ca,
+          signal: init.signal ?? undefined,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', fail);
+          res.on('end', () => {
+            const out = new Headers();
+            for (const [name, value] of Object.entries(res.headers)) {
+              for (const v of Array.isArray(value) ? value : [value ?? '']) out.append(name, v);
+            }
+            const status = res.statusCode ?? 0;
+            const body = [101, 204, 205, 304].includes(status) ? null : Buffer.concat(chunks);
+            done(new Response(body, { status, headers: out }));
+          });
+        },
+      );
+      req.on('error', fail);
+      req.end(init.body as string | Buffer | undefined);
+    });
 }
 
 /**
@@ -44,7 +84,8 @@ export async function apiRequest(
     const hasType = Object.keys(headers).some((h) => h.toLowerCase() === 'content-type');
     if (!hasType && !Buffer.isBuffer(body)) headers['Content-Type'] = 'application/json';
   }
-  const res = await fetch(`${base}${path}`, {
+  const send = options.ca === undefined ? fetch : fetchTrusting(options.ca);
+  const res = await send(`${base}${path}`, {
     method,
     headers,
     body,

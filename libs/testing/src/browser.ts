@@ -68,6 +68,11 @@ export interface Page {
 export class Browser {
   readonly jar = new CookieJar();
 
+  /** `send`: how requests go out (`fetchTrusting(ca)` for a platform over HTTPS). */
+  constructor(
+    private readonly send: (url: string, init: RequestInit) => Promise<Response> = fetch,
+  ) {}
+
   async request(
     url: string,
     init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
@@ -80,7 +85,7 @@ export class Browser {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(init.form).toString();
     }
-    const res = await fetch(url, {
+    const res = await this.send(url, {
       method: init.method ?? (init.form ? 'POST' : 'GET'),
       headers,
       body,

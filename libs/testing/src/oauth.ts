@@ -1,4 +1,5 @@
 import { OAuthClientType, SCOPES } from '@cap/contracts';
+import { fetchTrusting } from './api';
 import { authorizationUrl, authorizeInBrowser, Browser, pkcePair } from './browser';
 import { TestPlatform } from './platform';
 
@@ -29,13 +30,14 @@ export function clientSecretBasic(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString('base64')}`;
 }
 
-/** A form POST to `<issuer>/oauth/token`. */
+/** A form POST to `<issuer>/oauth/token` (sent with `send`: `fetchTrusting(ca)` over HTTPS). */
 export function tokenRequest(
   issuer: string,
   form: Record<string, string>,
   headers: Record<string, string> = {},
+  send: (url: string, init: RequestInit) => Promise<Response> = fetch,
 ): Promise<Response> {
-  return fetch(`${issuer}/oauth/token`, {
+  return send(`${issuer}/oauth/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
     body: new URLSearchParams(form).toString(),
@@ -67,6 +69,7 @@ export interface AccessTokenGrant {
  * https://app.example.com/callback), the authorization-code flow with PKCE
  * (S256) through the auth-server's sign-in and consent pages, then the code exchanged at
  * `/oauth/token` with `client_secret_post`. Scopes default to `openid` plus every API scope.
+ * Over HTTPS, trusting the platform's certificate, when the platform serves HTTPS.
  */
 export async function oauthAccessToken(
   platform: TestPlatform,
@@ -102,7 +105,8 @@ export async function oauthAccessToken(
     code_challenge: challenge,
     code_challenge_method: 'S256',
   });
-  const { callback } = await authorizeInBrowser(new Browser(), url, {
+  const send = platform.ca ? fetchTrusting(platform.ca) : fetch;
+  const { callback } = await authorizeInBrowser(new Browser(send), url, {
     email: user.email,
     password: user.password ?? TENANT_PASSWORD,
     redirectUri,
@@ -111,14 +115,19 @@ export async function oauthAccessToken(
   if (!code || callback.searchParams.get('state') !== state) {
     throw new Error(`authorization failed: ${callback.toString()}`);
   }
-  const res = await tokenRequest(issuer, {
-    grant_type: 'authorization_code',
-    code,
-    client_id: client.id,
-    client_secret: client.client_secret ?? '',
-    redirect_uri: redirectUri,
-    code_verifier: verifier,
-  });
+  const res = await tokenRequest(
+    issuer,
+    {
+      grant_type: 'authorization_code',
+      code,
+      client_id: client.id,
+      client_secret: client.client_secret ?? '',
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+    },
+    {},
+    send,
+  );
   const body = (await res.json()) as {
     access_token?: string;
     refresh_token?: string;

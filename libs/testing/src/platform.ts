@@ -18,17 +18,30 @@ export class TestPlatform {
     readonly apps: Map<AppName, RunningApp>,
   ) {}
 
-  /** `appEnv`: settings of one app only, over `extraEnv` (its own Redis user, say). */
+  /**
+   * `appEnv`: settings of one app only, over `extraEnv` (its own Redis user, say). `tls`: every
+   * app serves HTTPS with that certificate, which every app trusts (NODE_EXTRA_CA_CERTS); the
+   * issuer is https, and `url()` gives https addresses (`ca` is what test clients trust).
+   */
   static async start(
     names: AppName[] = ['projects-service', 'auth-server', 'api-gateway'],
     extraEnv: Record<string, string> = {},
     appEnv: Partial<Record<AppName, Record<string, string>>> = {},
+    options: { tls?: { certFile: string; keyFile: string } } = {},
   ): Promise<TestPlatform> {
     const db = await createTestDatabase();
     // The issuer is the auth-server's own URL: known before anything starts.
     const authPort = await freePort();
-    const issuer = `http://127.0.0.1:${authPort}`;
+    const tls = options.tls;
+    const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${authPort}`;
     const env = {
+      ...(tls
+        ? {
+            TLS_CERT_FILE: tls.certFile,
+            TLS_KEY_FILE: tls.keyFile,
+            NODE_EXTRA_CA_CERTS: tls.certFile,
+          }
+        : {}),
       DATABASE_URL: db.url,
       REDIS_URL: TEST_ENV.redisUrl,
       QUEUE_PREFIX: testQueuePrefix(),
@@ -44,6 +57,11 @@ export class TestPlatform {
       ),
     );
     return new TestPlatform(db, env, new Map(apps.map((a) => [a.name, a])));
+  }
+
+  /** The certificate the apps serve, when they serve HTTPS: what a test client must trust. */
+  get ca(): Buffer | undefined {
+    return [...this.apps.values()].find((a) => a.ca)?.ca;
   }
 
   /** Base URL of an app of this platform. */

@@ -1,15 +1,13 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { fetchTrusting } from './api';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 
 export type AppName =
-  | 'api-gateway'
-  | 'auth-server'
-  | 'projects-service'
-  | 'usage-worker'
-  | 'console';
+  'api-gateway' | 'auth-server' | 'projects-service' | 'usage-worker' | 'console';
 
 /** A port nothing listens on right now. */
 export function freePort(): Promise<number> {
@@ -41,7 +39,10 @@ export function spawnTs(
 
 export interface RunningApp {
   name: AppName;
+  /** `https://…` when the app was given TLS_CERT_FILE and TLS_KEY_FILE. */
   url: string;
+  /** The certificate it serves, when over HTTPS: what clients of it must trust. */
+  ca?: Buffer;
   process: ChildProcess;
   /** What the process wrote, for failure messages. */
   output(): string;
@@ -54,12 +55,14 @@ async function waitReady(
   child: ChildProcess,
   output: () => string,
   timeoutMs: number,
+  ca?: Buffer,
 ) {
   const deadline = Date.now() + timeoutMs;
+  const get = ca ? fetchTrusting(ca) : fetch;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${output()}`);
     try {
-      const res = await fetch(`${url}/readyz`);
+      const res = await get(`${url}/readyz`);
       if (res.ok) return;
     } catch {
       // not listening yet
@@ -69,7 +72,19 @@ async function waitReady(
   throw new Error(`not ready after ${timeoutMs} ms:\n${output()}`);
 }
 
-/** Boots one app as its own process and waits until its `/readyz` answers 200. */
+/** The file's bytes, or undefined when it cannot be read (a test of a bad TLS_CERT_FILE). */
+function readIfAny(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Boots one app as its own process and waits until its `/readyz` answers 200 (over HTTPS, trusting
+ * its certificate, when `env` has TLS_CERT_FILE and TLS_KEY_FILE).
+ */
 export async function startApp(
   name: AppName,
   env: Record<string, string>,
@@ -80,10 +95,13 @@ export async function startApp(
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-  const url = `http://127.0.0.1:${port}`;
+  const https = Boolean(env.TLS_CERT_FILE && env.TLS_KEY_FILE);
+  const ca = https ? readIfAny(env.TLS_CERT_FILE) : undefined;
+  const url = `${https ? 'https' : 'http'}://127.0.0.1:${port}`;
   const app: RunningApp = {
     name,
     url,
+    ca,
     process: child,
     output: () => out,
     stop: (graceMs = 10_000) =>
@@ -101,7 +119,7 @@ export async function startApp(
   };
   if (options.waitReady ?? true) {
     try {
-      await waitReady(url, child, app.output, options.timeoutMs ?? 45_000);
+      await waitReady(url, child, app.output, options.timeoutMs ?? 45_000, ca);
     } catch (err) {
       await app.stop(0);
       throw new Error(`${name} did not start: ${(err as Error).message}`);
