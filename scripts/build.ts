@@ -186,9 +186,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   for (const name of names) {
     const files = await buildTarget(name, outDir);
-    process.stdout.write(
-      `build: ${name} → ${posix(relative(ROOT, join(outDir, 'apps', name)))} (${files} files)\n`,
-    );
+    const where = relative(ROOT, join(outDir, 'apps', name));
+    const shown = where.startsWith('..') ? join(outDir, 'apps', name) : posix(where);
+    process.stdout.write(`build: ${name} → ${shown} (${files} files)\n`);
   }
   process.stdout.write(`build: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
