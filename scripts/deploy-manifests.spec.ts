@@ -716,6 +716,7 @@ describe('what the images run', () => {
       ...APPS.flatMap((app) => sources(`apps/${app}/src`)),
       ...libs.flatMap((lib) => sources(`libs/${lib}/src`)),
       'scripts/migrate.ts',
+      'scripts/redis-acl.ts',
     ];
     const problems: string[] = [];
     for (const file of files) {
