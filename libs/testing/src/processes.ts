@@ -5,7 +5,11 @@ import { dirname, resolve } from 'node:path';
 export const REPO_ROOT = resolve(__dirname, '../../..');
 
 export type AppName =
-  'api-gateway' | 'auth-server' | 'projects-service' | 'usage-worker' | 'console';
+  | 'api-gateway'
+  | 'auth-server'
+  | 'projects-service'
+  | 'usage-worker'
+  | 'console';
 
 /** A port nothing listens on right now. */
 export function freePort(): Promise<number> {
