@@ -6,54 +6,58 @@
 #   docker build --target auth-server      -t cap/auth-server .
 #   docker build --target projects-service -t cap/projects-service .
 #   docker build --target usage-worker     -t cap/usage-worker .
-#   docker build --target migrate          -t cap/migrate .      # `npm run migrate`, one-shot
+#   docker build --target console          -t cap/console .
+#   docker build --target migrate          -t cap/migrate .      # migrations, Redis ACL, admin CLI
 #
 # Per-app targets rather than `--build-arg APP=...`: each image gets a literal exec-form CMD (node
 # is PID 1 and receives SIGTERM itself, no shell in between), its own PORT and EXPOSE, and every
-# target shares the same dependency and libs layers, which are built once and stored once.
+# target shares the same dependency layer, which is built once and stored once.
 #
-# The apps run as they do in development: `node -r @swc-node/register apps/<app>/src/main.ts`,
-# TypeScript compiled at start. That needs a writable /tmp at run time, mounted exec: @swc/core
-# 1.16 unpacks its native addon (~30 MB) into a per-user cache there at every start, and
-# @swc-node/register keeps a small transform cache there. With a read-only root filesystem, mount
-# a tmpfs on /tmp (mode 1777, exec: docker-compose.yml) or an emptyDir (k8s/). SWC refuses a
-# world-writable cache directory without the sticky bit, which an emptyDir is, unless
-# SWC_NATIVE_BINDING_CACHE_SKIP_SECURITY_CHECK=1 (k8s/ sets it; the pod has one user).
+# The apps are compiled while the image is built (`npm run build`: SWC, scripts/build.ts) and run
+# as plain JavaScript, `node dist/apps/<app>/main.js`: an image holds the production
+# dependencies (`npm ci --omit=dev`) and its own app's build output, no TypeScript source and no
+# compiler, and needs no writable or executable /tmp to start.
+#
+# Node 22 (an LTS line; Node 20 reached its end of life in April 2026). Pin the base image by
+# digest for reproducible builds, the digest of the tag as your registry serves it today:
+#
+#   docker buildx imagetools inspect node:22-bookworm-slim     # prints "Digest: sha256:…"
+#   docker build --build-arg NODE_IMAGE=node:22-bookworm-slim@sha256:<that digest> --target …
+ARG NODE_IMAGE=node:22-bookworm-slim
 
-# Pin by digest for reproducible builds: --build-arg NODE_IMAGE=node:20-bookworm-slim@sha256:...
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Everything, dev dependencies included, to generate the Prisma client (libs/db/src/generated,
+# not in git) and compile. Install scripts are skipped, as npm 11 does on the dev machines:
+# nothing in this stack needs them (SWC's native binary is a platform package).
+FROM ${NODE_IMAGE} AS build
+ENV CHECKPOINT_DISABLE=1
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.base.json .swcrc prisma.config.ts ./
+COPY prisma ./prisma
+COPY scripts ./scripts
+COPY libs ./libs
+COPY apps ./apps
+# `prebuild` generates the Prisma client first; the build compiles it in.
+RUN npm run -s build
 
-# Production dependencies only. Install scripts are skipped, as npm 11 does on the dev machines:
-# nothing in this stack needs them. The Prisma CLI is installed too, as @prisma/client's optional
-# peer; `prisma generate` below and `npm run migrate` use it.
+# Production dependencies only: no compiler, no Prisma CLI, no test tools.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-# The Prisma client is generated code (libs/db/src/generated, not in git).
-FROM deps AS generate
-ENV CHECKPOINT_DISABLE=1
-COPY prisma.config.ts ./
-COPY prisma ./prisma
-RUN npm run -s prisma:generate
-
-# What every app image holds: node_modules, the shared libs, the TypeScript config SWC reads
-# (paths, decorator metadata). Files stay owned by root: the app cannot change its own code.
+# What every image holds: node_modules and package.json. Files stay owned by root: the app
+# cannot change its own code. Each target adds its build output and switches to the app user.
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    CHECKPOINT_DISABLE=1 \
-    NPM_CONFIG_UPDATE_NOTIFIER=false \
-    NPM_CONFIG_CACHE=/tmp/.npm
+    NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json tsconfig.json tsconfig.base.json ./
-COPY libs ./libs
-COPY --from=generate /app/libs/db/src/generated ./libs/db/src/generated
-# The image's `node` user, by number so that Kubernetes can check runAsNonRoot.
-USER 1000:1000
+COPY package.json ./
 STOPSIGNAL SIGTERM
 # Alive, not ready: /readyz also fails when Postgres or Redis is away, and the container should
 # not be marked broken for that. node's fetch, so the image needs no curl.
@@ -61,40 +65,54 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 CMD ["nod
     "fetch('http://127.0.0.1:' + process.env.PORT + '/healthz') \
       .then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
+# The image's `node` user, by number so that Kubernetes can check runAsNonRoot, set last in each
+# target (after anything that needs root).
 FROM runtime AS api-gateway
-COPY apps/api-gateway/src ./apps/api-gateway/src
+COPY --from=build /app/dist/apps/api-gateway ./dist/apps/api-gateway
 ENV PORT=8080
 EXPOSE 8080
-CMD ["node", "-r", "@swc-node/register", "apps/api-gateway/src/main.ts"]
+USER 1000:1000
+CMD ["node", "dist/apps/api-gateway/main.js"]
 
+# Also holds the key rotation: node dist/apps/auth-server/signing-keys/rotate-signing-key.command.js
 FROM runtime AS auth-server
-COPY apps/auth-server/src ./apps/auth-server/src
+COPY --from=build /app/dist/apps/auth-server ./dist/apps/auth-server
 ENV PORT=8081
 EXPOSE 8081
-CMD ["node", "-r", "@swc-node/register", "apps/auth-server/src/main.ts"]
+USER 1000:1000
+CMD ["node", "dist/apps/auth-server/main.js"]
 
 FROM runtime AS projects-service
-COPY apps/projects-service/src ./apps/projects-service/src
+COPY --from=build /app/dist/apps/projects-service ./dist/apps/projects-service
 ENV PORT=8082
 EXPOSE 8082
-CMD ["node", "-r", "@swc-node/register", "apps/projects-service/src/main.ts"]
+USER 1000:1000
+CMD ["node", "dist/apps/projects-service/main.js"]
 
 FROM runtime AS usage-worker
-COPY apps/usage-worker/src ./apps/usage-worker/src
+COPY --from=build /app/dist/apps/usage-worker ./dist/apps/usage-worker
 ENV PORT=8083
 EXPOSE 8083
-CMD ["node", "-r", "@swc-node/register", "apps/usage-worker/src/main.ts"]
+USER 1000:1000
+CMD ["node", "dist/apps/usage-worker/main.js"]
 
-# `npm run migrate` regenerates the Prisma client before migrating, so the generated folder is
-# the one place it writes besides /tmp: owned by the app user here, a tmpfs or emptyDir where
-# the root filesystem is read-only.
+FROM runtime AS console
+COPY --from=build /app/dist/apps/console ./dist/apps/console
+ENV PORT=8084
+EXPOSE 8084
+USER 1000:1000
+CMD ["node", "dist/apps/console/main.js"]
+
+# One-shot tools: the migrations (the default command; they are copied beside the built
+# migrate, in dist/apps/migrate/prisma/migrations), the Redis ACL
+# (node dist/apps/migrate/scripts/redis-acl.js) and the operator CLI
+# (node dist/apps/admin-cli/main.js).
 FROM runtime AS migrate
-COPY prisma.config.ts ./
-COPY prisma ./prisma
-COPY scripts/migrate.ts scripts/redis-acl.ts ./scripts/
-COPY --from=generate --chown=1000:1000 /app/libs/db/src/generated ./libs/db/src/generated
+COPY --from=build /app/dist/apps/migrate ./dist/apps/migrate
+COPY --from=build /app/dist/apps/admin-cli ./dist/apps/admin-cli
 # Where docker-compose.yml's one-shot `redis-acl` writes the Redis ACL file (a named volume
-# copies this directory's owner, so the app user may write it).
+# copies this directory's owner, so the app user may write it). Made as root, before USER.
 RUN mkdir /acl && chown 1000:1000 /acl
+USER 1000:1000
 HEALTHCHECK NONE
-CMD ["npm", "run", "migrate"]
+CMD ["node", "dist/apps/migrate/scripts/migrate.js"]

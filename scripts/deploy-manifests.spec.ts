@@ -2,7 +2,9 @@
  * The production packaging, checked where no Docker engine or cluster exists: docker-compose.yml
  * parsed, the Dockerfile read (and its HEALTHCHECK run), both k8s overlays rendered with
  * `kubectl kustomize`, and the packages the images' code imports checked against what
- * `npm ci --omit=dev` installs. Each check lists every violation it finds.
+ * `npm ci --omit=dev` installs. The images run the compiled apps (`node dist/apps/<app>/main.js`,
+ * scripts/build.ts; scripts/build.e2e-spec.ts starts them): nothing in these files may compile
+ * TypeScript at start. Each check lists every violation it finds.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,12 +16,30 @@ import * as ts from 'typescript';
 import { parseAllDocuments, parseDocument } from 'yaml';
 
 const ROOT = resolve(__dirname, '..');
-const APPS = ['api-gateway', 'auth-server', 'projects-service', 'usage-worker'] as const;
+const APPS = ['api-gateway', 'auth-server', 'projects-service', 'usage-worker', 'console'] as const;
 type App = (typeof APPS)[number];
-/** The two apps reached from outside; the other two stay internal. */
-const PUBLIC_APPS: readonly App[] = ['api-gateway', 'auth-server'];
+/** The apps reached from outside (browsers, API clients); the other two stay internal. */
+const PUBLIC_APPS: readonly App[] = ['api-gateway', 'auth-server', 'console'];
 /** Apps that run two or more replicas and so get a PodDisruptionBudget. */
-const REPLICATED_APPS: readonly App[] = ['api-gateway', 'auth-server', 'projects-service'];
+const REPLICATED_APPS: readonly App[] = [
+  'api-gateway',
+  'auth-server',
+  'projects-service',
+  'console',
+];
+/** What each image runs: the compiled app (scripts/build.ts), by node alone. */
+const APP_CMD = (app: App) => ['node', `dist/apps/${app}/main.js`];
+const MIGRATE_CMD = ['node', 'dist/apps/migrate/scripts/migrate.js'];
+const REDIS_ACL_CMD = ['node', 'dist/apps/migrate/scripts/redis-acl.js'];
+/** Stopping in production (libs/observability/src/run-app.ts): drain 5 s, then a 10 s grace. */
+const DEFAULT_DRAIN_MS = 5_000;
+const DEFAULT_GRACE_MS = 10_000;
+/**
+ * Text that belongs to compiling TypeScript at start, in no deployment file any more: SWC, its
+ * register hook and addon-cache switch, `npm run migrate` (TypeScript), an exec /tmp.
+ */
+const RUNTIME_COMPILER =
+  /@swc|swc-node|SWC_|\bswc\b|npm run migrate|\[npm, run, migrate\]|:exec\b|,exec\b/i;
 /** Each app connects to Redis as its own ACL user (libs/queue/src/redis-acl.ts). */
 const REDIS_URL_KEY = (app: App) => `REDIS_URL_${app.replace(/-/g, '_').toUpperCase()}`;
 const REDIS_PASSWORD_KEYS = [...APPS, 'admin'].map(
@@ -164,12 +184,13 @@ function execForm(args: string | undefined): string[] | undefined {
 // ---------------------------------------------------------------------------------------------
 
 describe('default ports', () => {
-  it('are 8080 to 8083, as the apps config.ts files say', () => {
+  it('are 8080 to 8084, as the apps config.ts files say', () => {
     expect(PORTS).toEqual({
       'api-gateway': 8080,
       'auth-server': 8081,
       'projects-service': 8082,
       'usage-worker': 8083,
+      console: 8084,
     });
   });
 });
@@ -181,7 +202,7 @@ describe('docker-compose.yml', () => {
   const service = (name: string) => obj(services[name]);
   const commandLine = (v: unknown) => (Array.isArray(v) ? v.map(String).join(' ') : (str(v) ?? ''));
 
-  it('has Postgres, Redis, the migration and the four apps', () => {
+  it('has Postgres, Redis, the migration and the five apps (the console too)', () => {
     const missing = ['postgres', 'redis', 'migrate', ...APPS].filter((s) => !isObj(services[s]));
     expect(missing).toEqual([]);
   });
@@ -212,9 +233,9 @@ describe('docker-compose.yml', () => {
     expect(command).toMatch(/--appendonly\s+yes\b/);
   });
 
-  it('migrates in a one-shot service that runs `npm run migrate`', () => {
+  it('migrates in a one-shot service that runs the built migrate tool', () => {
     const migrate = service('migrate');
-    expect(commandLine(migrate.command)).toBe('npm run migrate');
+    expect(commandLine(migrate.command)).toBe(MIGRATE_CMD.join(' '));
     expect(at(migrate, 'build', 'target')).toBe('migrate');
     expect(['no', undefined]).toContain(migrate.restart);
     expect(at(migrate, 'depends_on', 'postgres', 'condition')).toBe('service_healthy');
@@ -256,7 +277,7 @@ describe('docker-compose.yml', () => {
     expect(problems).toEqual([]);
   });
 
-  it('publishes 8080 and 8081 only: projects-service and usage-worker stay internal', () => {
+  it('publishes 8080, 8081 and 8084 only: projects-service and usage-worker stay internal', () => {
     const published = (name: string) =>
       arr(service(name).ports).map((p) =>
         isObj(p)
@@ -273,6 +294,40 @@ describe('docker-compose.yml', () => {
     }
     for (const name of ['postgres', 'redis', 'migrate']) {
       if (published(name).length > 0) problems.push(`${name}: must not publish a port`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('compiles nothing at start: no SWC, no TypeScript, no exec /tmp, in no service', () => {
+    const problems: string[] = [];
+    text.split('\n').forEach((line, i) => {
+      if (RUNTIME_COMPILER.test(line)) problems.push(`line ${i + 1}: ${line.trim()}`);
+    });
+    for (const [name, s] of Object.entries(services)) {
+      for (const tmpfs of arr(obj(s).tmpfs).map((t) => str(t) ?? '')) {
+        const options = tmpfs.split(':')[1]?.split(',') ?? [];
+        if (!options.includes('noexec')) problems.push(`${name}: tmpfs ${tmpfs} is not noexec`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('gives each app the time to drain and finish (stop_grace_period)', () => {
+    const problems: string[] = [];
+    const seconds = (v: string | undefined) => {
+      const m = /^(?:(\d+)m)?(?:(\d+)s)?$/.exec(v ?? '');
+      return m && v ? Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0) : 10;
+    };
+    for (const app of APPS) {
+      const environment = obj(at(service(app), 'environment'));
+      const drain = Number(str(environment.SHUTDOWN_DRAIN_MS) ?? DEFAULT_DRAIN_MS) / 1000;
+      const grace = Number(str(environment.SHUTDOWN_GRACE_MS) ?? DEFAULT_GRACE_MS) / 1000;
+      const period = seconds(str(service(app).stop_grace_period));
+      if (period < drain + grace) {
+        problems.push(
+          `${app}: stop_grace_period ${period} s < drain ${drain} s + grace ${grace} s`,
+        );
+      }
     }
     expect(problems).toEqual([]);
   });
@@ -341,9 +396,12 @@ describe('docker-compose.yml', () => {
     });
 
     it('requires the issuer explicitly (no localhost default in production)', () => {
-      expect(str(at(service('auth-server'), 'environment', 'ISSUER'))).toMatch(
-        /^\$\{PUBLIC_AUTH_URL:\?[^}]+\}$/,
-      );
+      for (const app of ['auth-server', 'console']) {
+        expect([app, str(at(service(app), 'environment', 'ISSUER'))]).toEqual([
+          app,
+          expect.stringMatching(/^\$\{PUBLIC_AUTH_URL:\?[^}]+\}$/),
+        ]);
+      }
       expect(str(at(service('api-gateway'), 'environment', 'OAUTH_ISSUER'))).toMatch(
         /^\$\{PUBLIC_AUTH_URL:\?[^}]+\}$/,
       );
@@ -369,7 +427,7 @@ describe('docker-compose.yml', () => {
         'service_completed_successfully',
       );
       const acl = service('redis-acl');
-      expect(commandLine(acl.command)).toMatch(/scripts\/redis-acl\.ts --out \/acl\/users\.acl$/);
+      expect(commandLine(acl.command)).toBe(`${REDIS_ACL_CMD.join(' ')} --out /acl/users.acl`);
       const users = APPS.map((app) => {
         const url = str(at(service(app), 'environment', 'REDIS_URL')) ?? '';
         return /^redis:\/\/([^:]+):/.exec(url)?.[1];
@@ -417,8 +475,16 @@ describe('docker-compose.yml', () => {
 describe('Dockerfile', () => {
   const { args, stages } = parseDockerfile(read('Dockerfile'));
   const targets = [...APPS, 'migrate'];
+  const stage = (name: string) => stages.find((s) => s.name === name);
+  /** The stage a `COPY --from=<stage> <src> …` copies from, and its source path. */
+  const copyFrom = (i: Instruction) => {
+    const m = /^--from=(\S+)\s+(?:--\S+\s+)*(\S+)/.exec(i.args);
+    return m ? { from: m[1], src: m[2] } : undefined;
+  };
+  const runsOf = (name: string) =>
+    (stage(name)?.instructions ?? []).filter((i) => i.keyword === 'RUN').map((i) => i.args);
 
-  it('has a target per app and one for the migration, on node:20-bookworm-slim', () => {
+  it('has a target per app (the console too) and one for the migration, on node:22-bookworm-slim', () => {
     const problems: string[] = [];
     for (const target of targets) {
       const chain = stageChain(stages, target);
@@ -427,15 +493,28 @@ describe('Dockerfile', () => {
         continue;
       }
       const base = chain[0].from.replace(/^\$\{?(\w+)\}?$/, (_, name: string) => args[name] ?? '');
-      if (base !== 'node:20-bookworm-slim') problems.push(`${target}: based on ${base}`);
+      if (base !== 'node:22-bookworm-slim') problems.push(`${target}: based on ${base}`);
+    }
+    // Every stage starts from the one ARG, so a digest given there pins them all.
+    for (const s of stages.filter((s) => !stages.some((o) => o.name === s.from))) {
+      if (!/^\$\{?NODE_IMAGE\}?$/.test(s.from)) problems.push(`${s.name}: FROM ${s.from}`);
     }
     expect(problems).toEqual([]);
+    // How to pin it by digest is written beside the ARG.
+    expect(read('Dockerfile')).toMatch(/NODE_IMAGE=node:22-bookworm-slim@sha256:/);
   });
 
-  it('installs with npm ci and generates the Prisma client while building', () => {
-    const runs = stages.flatMap((s) => s.instructions.filter((i) => i.keyword === 'RUN'));
-    expect(runs.some((r) => /\bnpm ci\b/.test(r.args))).toBe(true);
-    expect(runs.some((r) => /prisma:generate|prisma generate/.test(r.args))).toBe(true);
+  it('builds in a stage of its own: npm ci with dev dependencies, Prisma client, npm run build', () => {
+    const build = stage('build');
+    expect(build).toBeDefined();
+    const runs = runsOf('build');
+    const ci = runs.findIndex((r) => /\bnpm ci\b/.test(r) && !/--omit=dev/.test(r));
+    const compile = runs.findIndex((r) => /\bnpm run( -s)? build\b/.test(r));
+    expect({ ci: ci >= 0, compile: compile > ci }).toEqual({ ci: true, compile: true });
+    // `npm run build` generates the Prisma client first (its prebuild), which it compiles in.
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.prebuild).toMatch(/prisma:generate/);
+    expect(pkg.scripts.build).toMatch(/scripts\/build\.ts/);
   });
 
   it.each(APPS)('%s: non-root, SIGTERM, HEALTHCHECK, EXPOSE, production, its own code', (app) => {
@@ -457,24 +536,73 @@ describe('Dockerfile', () => {
     if (env.NODE_ENV !== 'production') problems.push(`NODE_ENV is ${env.NODE_ENV}`);
     if (env.PORT !== String(PORTS[app])) problems.push(`PORT is ${env.PORT}`);
     const cmd = execForm(lastOf(chain, 'CMD'));
-    const expected = ['node', '-r', '@swc-node/register', `apps/${app}/src/main.ts`];
-    if (JSON.stringify(cmd) !== JSON.stringify(expected)) {
-      problems.push(`CMD is ${lastOf(chain, 'CMD')}, expected ${JSON.stringify(expected)}`);
+    if (JSON.stringify(cmd) !== JSON.stringify(APP_CMD(app))) {
+      problems.push(`CMD is ${lastOf(chain, 'CMD')}, expected ${JSON.stringify(APP_CMD(app))}`);
     }
     const copied = chain.flatMap((s) => s.instructions.filter((i) => i.keyword === 'COPY'));
     for (const other of APPS) {
-      const copies = copied.some((c) => c.args.includes(`apps/${other}/`));
+      const copies = copied.some((c) => c.args.includes(`dist/apps/${other}`));
       if (copies !== (other === app)) {
-        problems.push(other === app ? `does not copy apps/${app}` : `copies apps/${other}`);
+        problems.push(other === app ? `does not copy dist/apps/${app}` : `copies ${other}`);
       }
     }
     expect(problems).toEqual([]);
   });
 
-  it('migrate: runs `npm run migrate`, as a non-root user', () => {
+  it.each(targets)('%s: production dependencies and build output only, no compiler', (target) => {
+    const chain = stageChain(stages, target);
+    const problems: string[] = [];
+    for (const i of chain.flatMap((s) => s.instructions)) {
+      if (RUNTIME_COMPILER.test(i.args)) problems.push(`${i.keyword} ${i.args}`);
+      if (i.keyword === 'ENV' && /SWC|TS_NODE|NODE_OPTIONS/.test(i.args)) {
+        problems.push(`ENV ${i.args}`);
+      }
+      if (i.keyword === 'CMD' && /\.ts\b|(^|")-r"|--require|--import|--loader/.test(i.args)) {
+        problems.push(`CMD ${i.args}`);
+      }
+      if (i.keyword !== 'COPY') continue;
+      const from = copyFrom(i);
+      if (!from) {
+        // From the build context: only package.json (for its "type"), never sources.
+        if (!/^package\.json\s+\.\/?$/.test(i.args)) problems.push(`COPY ${i.args}`);
+      } else if (from.src === '/app/node_modules') {
+        const ci = runsOf(from.from).filter((r) => /\bnpm ci\b/.test(r));
+        if (ci.length === 0 || ci.some((r) => !/--omit=dev/.test(r))) {
+          problems.push(`node_modules from ${from.from}, not an \`npm ci --omit=dev\``);
+        }
+      } else if (!(from.from === 'build' && /^\/app\/dist\/apps\/[\w-]+$/.test(from.src))) {
+        problems.push(`COPY ${i.args}: only dist/apps/<target> comes from the build`);
+      }
+    }
+    if (!chain.some((s) => s.instructions.some((i) => copyFrom(i)?.src === '/app/node_modules'))) {
+      problems.push('no node_modules');
+    }
+    // A RUN after a non-root USER runs as that user: what needs root comes before.
+    let user = 'root';
+    for (const i of chain.flatMap((s) => s.instructions)) {
+      if (i.keyword === 'USER') user = i.args;
+      if (i.keyword === 'RUN' && !/^(root|0)(:|$)/.test(user)) {
+        problems.push(`RUN ${i.args} after USER ${user}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('migrate: runs the built migrate tool as a non-root user, makes /acl as root first', () => {
     const chain = stageChain(stages, 'migrate');
-    expect(execForm(lastOf(chain, 'CMD'))).toEqual(['npm', 'run', 'migrate']);
+    expect(execForm(lastOf(chain, 'CMD'))).toEqual(MIGRATE_CMD);
     expect(lastOf(chain, 'USER')).toMatch(/^(?!(root|0)(:|$))/);
+    const instructions = chain.flatMap((s) => s.instructions);
+    const mkdir = instructions.findIndex(
+      (i) => i.keyword === 'RUN' && /mkdir[^&]*\/acl/.test(i.args),
+    );
+    const firstUser = instructions.findIndex((i) => i.keyword === 'USER');
+    expect(mkdir).toBeGreaterThanOrEqual(0);
+    expect(firstUser).toBeGreaterThan(mkdir);
+    expect(instructions[mkdir].args).toMatch(/chown 1000:1000 \/acl/);
+    // The migrations ride along in the built tool's folder (dist/apps/migrate/prisma/migrations).
+    const copies = instructions.filter((i) => i.keyword === 'COPY').map((i) => copyFrom(i)?.src);
+    expect(copies).toContain('/app/dist/apps/migrate');
   });
 
   describe('HEALTHCHECK command', () => {
@@ -588,6 +716,7 @@ describe('what the images run', () => {
       ...APPS.flatMap((app) => sources(`apps/${app}/src`)),
       ...libs.flatMap((lib) => sources(`libs/${lib}/src`)),
       'scripts/migrate.ts',
+      'scripts/redis-acl.ts',
     ];
     const problems: string[] = [];
     for (const file of files) {
@@ -655,6 +784,26 @@ const labelsMatch = (selector: unknown, labels: Obj) =>
     return operator !== undefined && operator(value, arr(at(e, 'values')).map(String));
   });
 
+describe('k8s/', () => {
+  it('compiles nothing at start: no SWC, no TypeScript, no exec /tmp, anywhere', () => {
+    const files = readdirSync(join(ROOT, 'k8s'), { recursive: true, encoding: 'utf8' }).filter(
+      (f) => /\.ya?ml$/.test(f),
+    );
+    const problems = files.flatMap((f) =>
+      read(`k8s/${f}`)
+        .split('\n')
+        .map((line, i) => ({ line, i }))
+        // A TypeScript file may be named in a comment, never run.
+        .filter(
+          ({ line }) =>
+            RUNTIME_COMPILER.test(line) || /\S\.ts\b/.test(line.replace(/(^|\s)#.*$/, '')),
+        )
+        .map(({ line, i }) => `k8s/${f}:${i + 1}: ${line.trim()}`),
+    );
+    expect(problems).toEqual([]);
+  });
+});
+
 describeK8s('k8s/base', () => {
   it('renders and is namespace-agnostic', () => {
     const namespaced = render('k8s/base')
@@ -684,6 +833,23 @@ describeK8s.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
             'containerPort',
           ),
         );
+  /** A container's environment as the pod gets it: its ConfigMaps, then its own values. */
+  const effectiveEnv = (app: App): Record<string, string> => {
+    const c = container(app);
+    const fromMaps = arr(c.envFrom).map((e) =>
+      obj(at(find('ConfigMap', str(at(e, 'configMapRef', 'name')) ?? ''), 'data')),
+    );
+    const own = arr(c.env)
+      .map(obj)
+      .filter((e) => e.value !== undefined)
+      .map((e) => ({ [str(e.name) ?? '']: e.value }));
+    return Object.fromEntries(
+      Object.entries(Object.assign({}, ...fromMaps, ...own) as Obj).map(([k, v]) => [
+        k,
+        str(v) ?? '',
+      ]),
+    );
+  };
   const hpaFor = (app: App) =>
     all('HorizontalPodAutoscaler').find((h) => at(h, 'spec', 'scaleTargetRef', 'name') === app);
 
@@ -748,7 +914,7 @@ describeK8s.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
       problems.push('allowPrivilegeEscalation is not false');
     }
     if (at(c, 'securityContext', 'readOnlyRootFilesystem') === true) {
-      // SWC unpacks its native addon under /tmp at start: it must be a writable emptyDir.
+      // Nothing is compiled at start, but libraries may want a scratch /tmp: a small emptyDir.
       const mount = arr(c.volumeMounts).find((m) => at(m, 'mountPath') === '/tmp');
       const volume = arr(pod.volumes).find((v) => at(v, 'name') === at(mount, 'name'));
       if (!isObj(at(volume, 'emptyDir'))) {
@@ -757,9 +923,35 @@ describeK8s.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     } else {
       problems.push('readOnlyRootFilesystem is not true');
     }
+    // Stopping: the preStop sleep (endpoints removed everywhere), then SIGTERM: the app drains
+    // for SHUTDOWN_DRAIN_MS and finishes within SHUTDOWN_GRACE_MS; the pod's grace covers all.
+    const appEnv = effectiveEnv(app);
+    const drain = Number(appEnv.SHUTDOWN_DRAIN_MS ?? DEFAULT_DRAIN_MS) / 1000;
+    const finish = Number(appEnv.SHUTDOWN_GRACE_MS ?? DEFAULT_GRACE_MS) / 1000;
+    const preStop = obj(at(c, 'lifecycle', 'preStop'));
+    const sleepCommand = arr(at(preStop, 'exec', 'command')).map(String);
+    const sleep =
+      sleepCommand[0] === 'sleep' && sleepCommand.length === 2
+        ? Number(sleepCommand[1])
+        : Number(at(preStop, 'sleep', 'seconds') ?? NaN);
+    if (!(sleep > 0)) problems.push(`preStop ${JSON.stringify(preStop)} is no sleep`);
+    if (appEnv.NODE_ENV !== 'production') problems.push(`NODE_ENV is ${appEnv.NODE_ENV}`);
+    if (sleep !== drain)
+      problems.push(`preStop sleeps ${sleep} s, SHUTDOWN_DRAIN_MS is ${drain} s`);
     const grace = Number(pod.terminationGracePeriodSeconds ?? 30);
-    if (grace < 15) problems.push(`terminationGracePeriodSeconds is ${grace}`);
-    if (!isObj(at(c, 'lifecycle', 'preStop'))) problems.push('no preStop hook to drain');
+    if (grace < sleep + drain + finish) {
+      problems.push(
+        `terminationGracePeriodSeconds ${grace} < preStop ${sleep} + drain ${drain} + grace ${finish}`,
+      );
+    }
+    if (env.some((e) => /^SWC_|^NODE_OPTIONS$|^TS_NODE/.test(str(e.name) ?? ''))) {
+      problems.push('sets a compiler variable (SWC_*, NODE_OPTIONS, TS_NODE*)');
+    }
+    const command = [...arr(c.command), ...arr(c.args)].map(String);
+    if (command.length > 0) problems.push(`overrides the image's CMD with ${command.join(' ')}`);
+    if (!/^(registry\.example\.com\/)?cap\/[\w-]+([:@].+)?$/.test(str(c.image) ?? '')) {
+      problems.push(`image ${str(c.image)}`);
+    }
     const configMaps = arr(c.envFrom).map((e) => str(at(e, 'configMapRef', 'name')));
     if (!configMaps.some((name) => name && find('ConfigMap', name))) {
       problems.push('no envFrom of a rendered ConfigMap');
@@ -776,7 +968,7 @@ describeK8s.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     expect(problems).toEqual([]);
   });
 
-  it('runs 2+ replicas of the gateway, auth-server and projects-service, 1+ usage-worker', () => {
+  it('runs 2+ replicas of the gateway, auth-server, projects-service and console, 1+ usage-worker', () => {
     const problems: string[] = [];
     for (const app of APPS) {
       const min = REPLICATED_APPS.includes(app) ? 2 : 1;
@@ -831,13 +1023,13 @@ describeK8s.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     expect(problems).toEqual([]);
   });
 
-  it('migrates in a Job (`npm run migrate`) marked to run before the rollout', () => {
+  it('migrates in a Job (the built migrate tool) marked to run before the rollout', () => {
     const jobs = all('Job');
     expect(jobs.map(nameOf).sort()).toEqual(['cap-migrate', 'cap-redis-acl']);
     const job = find('Job', 'cap-migrate');
     const c = obj(at(job, 'spec', 'template', 'spec', 'containers', 0));
     const command = [...arr(c.command), ...arr(c.args)].map(String).join(' ');
-    expect(command).toBe('npm run migrate');
+    expect(command).toBe(MIGRATE_CMD.join(' '));
     expect(at(job, 'metadata', 'annotations', 'argocd.argoproj.io/hook')).toBe('PreSync');
     expect(at(job, 'metadata', 'labels', 'app.kubernetes.io/component')).toBe('migration');
     expect(at(job, 'spec', 'template', 'spec', 'securityContext', 'runAsNonRoot')).toBe(true);
@@ -864,7 +1056,7 @@ describeK8s.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     const job = obj(find('Job', 'cap-redis-acl'));
     const c = obj(at(job, 'spec', 'template', 'spec', 'containers', 0));
     expect([...arr(c.command), ...arr(c.args)].map(String).join(' ')).toBe(
-      'node -r @swc-node/register scripts/redis-acl.ts --apply',
+      `${REDIS_ACL_CMD.join(' ')} --apply`,
     );
     expect(at(job, 'metadata', 'labels', 'app.kubernetes.io/component')).toBe('migration');
     expect(at(job, 'spec', 'template', 'spec', 'securityContext', 'runAsNonRoot')).toBe(true);
@@ -882,7 +1074,7 @@ describeK8s.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     ).toEqual([]);
   });
 
-  it('routes the api host to the gateway and the auth host to the auth-server, over TLS', () => {
+  it('routes the api, auth and console hosts to their apps, over TLS', () => {
     const ingresses = all('Ingress');
     expect(ingresses).toHaveLength(1);
     const spec = obj(ingresses[0].spec);
@@ -896,13 +1088,19 @@ describeK8s.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
           ),
         )
         .map((r) => str(at(r, 'host')) ?? '');
-    const [apiHost, authHost] = [hostOf('api-gateway'), hostOf('auth-server')];
+    const [apiHost, authHost, consoleHost] = PUBLIC_APPS.map(hostOf);
     expect(apiHost).toHaveLength(1);
     expect(authHost).toHaveLength(1);
+    expect(consoleHost).toHaveLength(1);
     const tls = arr(spec.tls);
     const tlsHosts = tls.flatMap((t) => arr(at(t, 'hosts')).map(String));
     expect(tls.every((t) => typeof at(t, 'secretName') === 'string')).toBe(true);
-    expect(tlsHosts).toEqual(expect.arrayContaining([apiHost[0], authHost[0]]));
+    expect(tlsHosts).toEqual(expect.arrayContaining([apiHost[0], authHost[0], consoleHost[0]]));
+    // The console's OAuth callback and its sign-in redirect follow the public hosts too.
+    expect({
+      PUBLIC_URL: effectiveEnv('console').PUBLIC_URL,
+      ISSUER: effectiveEnv('console').ISSUER,
+    }).toEqual({ PUBLIC_URL: `https://${consoleHost[0]}`, ISSUER: `https://${authHost[0]}` });
     // The tokens' issuer and audience are the public addresses, and the gateway must agree.
     const config = obj(
       at(
@@ -957,7 +1155,7 @@ describeK8s.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     expect(problems).toEqual([]);
   });
 
-  it('lets only the ingress reach 8080/8081 and keeps 8082/8083 inside the namespace', () => {
+  it('lets only the ingress reach 8080/8081/8084 and keeps 8082/8083 inside the namespace', () => {
     const policies = all('NetworkPolicy');
     const podLabels = (app: App) =>
       obj(at(deployment(app), 'spec', 'template', 'metadata', 'labels'));
@@ -989,7 +1187,9 @@ describeK8s.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
           if (outside) reachable.add(app);
         }
         if (outside && ports.some((p) => !PUBLIC_APPS.some((app) => PORTS[app] === p))) {
-          problems.push(`${nameOf(policy)} opens port(s) ${ports.join(', ')} beyond 8080/8081`);
+          problems.push(
+            `${nameOf(policy)} opens port(s) ${ports.join(', ')} beyond the public apps'`,
+          );
         }
       }
     }

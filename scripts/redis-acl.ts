@@ -6,6 +6,8 @@
  *     node -r @swc-node/register scripts/redis-acl.ts [--prefix cap] [--format file|commands]
  *     [--out FILE] [--apply]
  *
+ * Built (`npm run build`; the migrate image): node dist/apps/migrate/scripts/redis-acl.js ….
+ *
  * The console's user (its session keys only) is written when REDIS_PASSWORD_CONSOLE is set.
  * `--format file` (the default) prints an ACL file for `redis-server --aclfile` (the default user
  * off, a `healthcheck` user that may only PING); `commands` prints `ACL SETUSER` lines for

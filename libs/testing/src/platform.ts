@@ -2,34 +2,54 @@ import { IdentityJobs, MemberRole, ProjectsJobs } from '@cap/contracts';
 import { apiRequest } from './api';
 import { createTestDatabase, TestDatabase } from './database';
 import { TEST_ENV, testQueuePrefix } from './env';
-import { AppName, freePort, runAdmin, RunningApp, startApp } from './processes';
+import {
+  AppName,
+  BuiltApps,
+  freePort,
+  runAdmin,
+  runBuiltMigrate,
+  RunningApp,
+  startApp,
+} from './processes';
 import { cleanRedisPrefix } from './redis';
 
 type Res<J, K extends keyof J> = J[K] extends { res: infer R } ? R : never;
 
 /**
  * The platform for one end-to-end test file: a fresh database, a fresh queue prefix, and the
- * apps as real processes, exactly as `npm start` runs them.
+ * apps as real processes, exactly as `npm start` runs them, or with `built` as the images run
+ * them: compiled (`npm run build`), the database migrated by the built migration tool, the
+ * apps and the admin CLI started from their `main.js`.
  */
 export class TestPlatform {
   private constructor(
     readonly db: TestDatabase,
     readonly env: Record<string, string>,
     readonly apps: Map<AppName, RunningApp>,
+    readonly built?: BuiltApps,
   ) {}
 
   /**
    * `appEnv`: settings of one app only, over `extraEnv` (its own Redis user, say). `tls`: every
    * app serves HTTPS with that certificate, which every app trusts (NODE_EXTRA_CA_CERTS); the
    * issuer is https, and `url()` gives https addresses (`ca` is what test clients trust).
+   * `built`: the apps run from a build (`npm run build`), migrated by its migrate tool.
    */
   static async start(
     names: AppName[] = ['projects-service', 'auth-server', 'api-gateway'],
     extraEnv: Record<string, string> = {},
     appEnv: Partial<Record<AppName, Record<string, string>>> = {},
-    options: { tls?: { certFile: string; keyFile: string } } = {},
+    options: { tls?: { certFile: string; keyFile: string }; built?: BuiltApps } = {},
   ): Promise<TestPlatform> {
-    const db = await createTestDatabase();
+    const { built } = options;
+    const db = await createTestDatabase({ migrated: !built });
+    if (built) {
+      const migrated = await runBuiltMigrate(built, db.url);
+      if (migrated.code !== 0) {
+        await db.drop();
+        throw new Error(`the built migrate exited ${migrated.code}: ${migrated.stderr}`);
+      }
+    }
     // The issuer is the auth-server's own URL: known before anything starts.
     const authPort = await freePort();
     const tls = options.tls;
@@ -53,10 +73,17 @@ export class TestPlatform {
     };
     const apps = await Promise.all(
       names.map((n) =>
-        startApp(n, { ...env, ...appEnv[n] }, n === 'auth-server' ? { port: authPort } : {}),
+        startApp(
+          n,
+          { ...env, ...appEnv[n] },
+          {
+            built,
+            ...(n === 'auth-server' ? { port: authPort } : {}),
+          },
+        ),
       ),
     );
-    return new TestPlatform(db, env, new Map(apps.map((a) => [a.name, a])));
+    return new TestPlatform(db, env, new Map(apps.map((a) => [a.name, a])), built);
   }
 
   /** The certificate the apps serve, when they serve HTTPS: what a test client must trust. */
@@ -73,11 +100,11 @@ export class TestPlatform {
 
   /** Starts one more app process (a second gateway, say) on this platform. */
   async startApp(name: AppName, env: Record<string, string> = {}): Promise<RunningApp> {
-    return startApp(name, { ...this.env, ...env });
+    return startApp(name, { ...this.env, ...env }, { built: this.built });
   }
 
   async admin<T = unknown>(args: string[], stdin = ''): Promise<T> {
-    const result = await runAdmin(args, this.env, stdin);
+    const result = await runAdmin(args, this.env, stdin, this.built);
     if (result.code !== 0) throw new Error(`admin ${args[0]} failed: ${result.stderr}`);
     return JSON.parse(result.stdout) as T;
   }

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fetchTrusting } from './api';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
@@ -32,6 +32,34 @@ export function spawnTs(
 ): ChildProcess {
   return spawn(process.execPath, ['-r', '@swc-node/register', resolve(REPO_ROOT, entry), ...args], {
     cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['pipe', stdio, stdio],
+  });
+}
+
+/**
+ * Compiled apps (`npm run build -- --out-dir <dir>`) run instead of their TypeScript, as the
+ * images run them: `node <nodeArgs> <dir>/apps/<app>/main.js`, in the folder holding `dir`
+ * (there, as in an image, `node_modules` must be found next to it).
+ */
+export interface BuiltApps {
+  /** The build's output folder, holding `apps/<target>/`. */
+  dir: string;
+  /** Node options placed before the entry (a `--require` of a check, say). */
+  nodeArgs?: string[];
+}
+
+/** `<dir>/apps/<target>/<entry>` of a build run with node alone (no TypeScript compiler). */
+export function spawnBuilt(
+  built: BuiltApps,
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+  stdio: 'pipe' | 'ignore' = 'pipe',
+): ChildProcess {
+  const file = resolve(built.dir, 'apps', entry);
+  return spawn(process.execPath, [...(built.nodeArgs ?? []), file, ...args], {
+    cwd: dirname(resolve(built.dir)),
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['pipe', stdio, stdio],
   });
@@ -88,10 +116,13 @@ function readIfAny(path: string): Buffer | undefined {
 export async function startApp(
   name: AppName,
   env: Record<string, string>,
-  options: { waitReady?: boolean; timeoutMs?: number; port?: number } = {},
+  options: { waitReady?: boolean; timeoutMs?: number; port?: number; built?: BuiltApps } = {},
 ): Promise<RunningApp> {
   const port = options.port ?? (await freePort());
-  const child = spawnTs(`apps/${name}/src/main.ts`, [], { ...env, PORT: String(port) });
+  const appEnv = { ...env, PORT: String(port) };
+  const child = options.built
+    ? spawnBuilt(options.built, `${name}/main.js`, [], appEnv)
+    : spawnTs(`apps/${name}/src/main.ts`, [], appEnv);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
@@ -134,20 +165,36 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the operator CLI as a user would, with `stdin` piped in. */
+/** Runs the operator CLI as a user would, with `stdin` piped in (built: its compiled form). */
 export function runAdmin(
   args: string[],
   env: Record<string, string>,
   stdin = '',
+  built?: BuiltApps,
 ): Promise<CliResult> {
+  return collect(
+    built
+      ? spawnBuilt(built, 'admin-cli/main.js', args, env)
+      : spawnTs('apps/admin-cli/src/main.ts', args, env),
+    stdin,
+  );
+}
+
+/** Runs the built migration tool (`<dir>/apps/migrate/scripts/migrate.js`) on `databaseUrl`. */
+export function runBuiltMigrate(built: BuiltApps, databaseUrl: string): Promise<CliResult> {
+  return collect(
+    spawnBuilt(built, 'migrate/scripts/migrate.js', [], { DATABASE_URL: databaseUrl }),
+  );
+}
+
+function collect(child: ChildProcess, stdin = ''): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const child = spawnTs('apps/admin-cli/src/main.ts', args, env);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', fail);
-    child.on('exit', (code) => done({ code, stdout, stderr }));
+    child.on('close', (code) => done({ code, stdout, stderr }));
     child.stdin?.end(stdin);
   });
 }

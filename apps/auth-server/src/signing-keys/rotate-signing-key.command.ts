@@ -5,6 +5,7 @@
  * missed the message. Prints the new kid and the retired ones as JSON.
  *
  *   node -r @swc-node/register apps/auth-server/src/signing-keys/rotate-signing-key.command.ts
+ *   node dist/apps/auth-server/signing-keys/rotate-signing-key.command.js    (built, the image)
  *
  * with the auth-server's DATABASE_URL, REDIS_URL, QUEUE_PREFIX and KEY_ENCRYPTION_SECRET.
  */
