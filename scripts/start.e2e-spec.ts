@@ -11,7 +11,7 @@ import {
   cleanRedisPrefix,
   eventually,
   fetchTrusting,
-  freePort,
+  freePortRange,
   REPO_ROOT,
   runAdmin,
   spawnTs,
@@ -88,7 +88,7 @@ describe('npm start', () => {
   });
 
   it('brings up all five apps on the embedded database, serves the seed, stops on Ctrl-C', async () => {
-    const base = await freePort();
+    const base = await freePortRange(5);
     const env: Record<string, string> = {
       DATA_DIR: dataDir,
       PORT_BASE: String(base),
@@ -148,7 +148,7 @@ describe('npm start', () => {
   }, 150_000);
 
   it('survives kill -9 of its whole process group: starts again, data intact, no manual step', async () => {
-    const base = await freePort();
+    const base = await freePortRange(5);
     const env: Record<string, string> = {
       DATA_DIR: join(dataDir, 'crash'),
       PORT_BASE: String(base),
@@ -228,7 +228,7 @@ describe('npm start', () => {
   }, 240_000);
 
   it('with --tls serves the gateway, auth-server and console over HTTPS with a local certificate', async () => {
-    const base = await freePort();
+    const base = await freePortRange(5);
     const data = join(dataDir, 'tls');
     const env: Record<string, string> = {
       DATA_DIR: data,

@@ -23,6 +23,29 @@ export function freePort(): Promise<number> {
   });
 }
 
+const canListen = (port: number) =>
+  new Promise<boolean>((done) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+
+/**
+ * `count` consecutive ports nothing listens on (for `npm start`'s PORT_BASE … +4). Taken below
+ * the kernel's ephemeral range (32768+), where `freePort()` and outgoing connections draw theirs,
+ * so that another test's port cannot land inside the block between this check and the listen.
+ */
+export async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    let free = true;
+    for (let i = 0; i < count && free; i++) free = await canListen(base + i);
+    if (free) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
 /** A TypeScript entry point run the way `npm start` runs it. */
 export function spawnTs(
   entry: string,
