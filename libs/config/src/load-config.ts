@@ -186,13 +186,13 @@ export function loadConfig<S extends z.ZodType>(
   return Object.freeze(parsed.data);
 }
 
-/** Runs `loadConfig` for a process entry point: prints the problems and exits 1 on failure. */
-export function loadConfigOrExit<S extends z.ZodType>(
-  schema: S,
-  app: string,
-): Readonly<z.infer<S>> {
+/**
+ * `read()` for a process entry point: a `ConfigError` it throws is printed as `<app>: …` and
+ * the process exits 1; anything else is rethrown.
+ */
+export function orExitOnConfigError<T>(app: string, read: () => T): T {
   try {
-    return loadConfig(schema);
+    return read();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${app}: ${err.message}\n`);
@@ -200,6 +200,14 @@ export function loadConfigOrExit<S extends z.ZodType>(
     }
     throw err;
   }
+}
+
+/** Runs `loadConfig` for a process entry point: prints the problems and exits 1 on failure. */
+export function loadConfigOrExit<S extends z.ZodType>(
+  schema: S,
+  app: string,
+): Readonly<z.infer<S>> {
+  return orExitOnConfigError(app, () => loadConfig(schema));
 }
 
 /** Integer env values such as ports, with a default. */

@@ -2,12 +2,12 @@ import type { Server as HttpsServer } from 'node:https';
 import { DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { ConfigError, loadConfigOrExit } from '@cap/config';
+import { loadConfigOrExit, orExitOnConfigError } from '@cap/config';
 import { createHttpApp } from './http-app';
 import { Lifecycle } from './lifecycle';
 import { createLogger } from './logger';
 import { Metrics } from './metrics';
-import { readTlsFiles, reloadTlsOnChange, TlsFiles } from './tls';
+import { readTlsFiles, reloadTlsOnChange } from './tls';
 
 interface AppEnv {
   NODE_ENV: 'development' | 'production' | 'test';
@@ -21,19 +21,6 @@ interface AppEnv {
   TLS_KEY_FILE?: string;
   /** Set (with a default) by the public apps' `publicHttpEnv`: they send HSTS. */
   HSTS_MAX_AGE_S?: number;
-}
-
-/** The TLS files of `config`, or the process exits 1 with one line as for a bad environment. */
-function tlsOrExit(config: AppEnv, name: string): TlsFiles | undefined {
-  try {
-    return readTlsFiles(config);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${name}: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
 }
 
 /**
@@ -55,7 +42,8 @@ export function runApp<S extends z.ZodType<AppEnv>>(options: {
   const logger = createLogger(options.name, config.LOG_LEVEL);
   const lifecycle = new Lifecycle();
   const drainMs = config.SHUTDOWN_DRAIN_MS ?? (config.NODE_ENV === 'production' ? 5_000 : 0);
-  const tls = tlsOrExit(config, options.name);
+  // Unreadable or invalid files: one line and exit 1, as for a bad environment.
+  const tls = orExitOnConfigError(options.name, () => readTlsFiles(config));
   if (tls && tls.notAfter.getTime() < Date.now()) {
     logger.warn({ not_after: tls.notAfter.toISOString() }, 'the TLS certificate has expired');
   }
