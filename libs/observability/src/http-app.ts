@@ -44,7 +44,12 @@ export async function createHttpApp(
   });
   const fastify = app.getHttpAdapter().getInstance();
   installHttpContract(fastify, logger, metrics);
-  if (options.hstsMaxAgeS !== undefined) installHsts(fastify, options.hstsMaxAgeS);
+  // Only where a request can arrive over HTTPS (a TLS socket, or a trusted proxy saying so):
+  // on plain HTTP with no trusted proxy the hook would run on every request and never send it.
+  const httpsPossible = options.https !== undefined || (options.trustProxy ?? false) !== false;
+  if (options.hstsMaxAgeS !== undefined && httpsPossible) {
+    installHsts(fastify, options.hstsMaxAgeS);
+  }
   app.useGlobalFilters(new AllErrorsFilter(logger));
   return app;
 }
