@@ -11,7 +11,7 @@ import {
 import { badCursor } from '../errors';
 import { assertNotConfined, authorize } from '../projects/access';
 import { ProjectsRepository } from '../projects/projects.repository';
-import { assertMay } from '../projects/roles';
+import { actionsToInvite, assertMay } from '../projects/roles';
 import { InvitationsRepository } from './invitations.repository';
 
 type Req<K extends keyof ProjectsJobs> = ProjectsJobs[K]['req'];
@@ -39,7 +39,7 @@ export class InvitationsService {
 
   async invite(req: Req<'members.invite'>): Promise<Invitation> {
     const role = await authorize(this.projects, req.project_id, req.actor, 'members.add');
-    if (req.role === 'owner') assertMay(role, 'members.add_owner');
+    for (const action of actionsToInvite(req.role)) assertMay(role, action);
     const email = normaliseEmail(req.email);
     const created = await this.invitations.create({
       id: newId('invitation'),

@@ -14,16 +14,14 @@ import { badCursor } from '../errors';
 import { announceKeysRevoked } from '../keys/key-events';
 import { authorize } from '../projects/access';
 import { ProjectsRepository } from '../projects/projects.repository';
-import { assertMay, may } from '../projects/roles';
+import { actionsToInvite, assertMay, may } from '../projects/roles';
 import { MembersRepository } from './members.repository';
 
 type Req<K extends keyof ProjectsJobs> = ProjectsJobs[K]['req'];
 
-/** The roles of the invitations that a member with `role` may not send (see InvitationsService). */
-function invitationRolesBeyond(role: MemberRole): MemberRole[] {
-  if (!may(role, 'members.add')) return [...MEMBER_ROLES];
-  return may(role, 'members.add_owner') ? [] : ['owner'];
-}
+/** The roles of the invitations that a member with `role` may not send. */
+const invitationRolesBeyond = (role: MemberRole): MemberRole[] =>
+  MEMBER_ROLES.filter((invited) => !actionsToInvite(invited).every((a) => may(role, a)));
 
 function notMember(userId: string): DomainError {
   return new DomainError('not_found', `User ${userId} is not a member of this project.`, {

@@ -69,6 +69,11 @@ export function may(role: MemberRole, action: Action): boolean {
   return ROLE_RULES[action].roles.includes(role);
 }
 
+/** The actions inviting someone as `invited` takes: an owner is invited by owners only. */
+export function actionsToInvite(invited: MemberRole): Action[] {
+  return invited === 'owner' ? ['members.add', 'members.add_owner'] : ['members.add'];
+}
+
 /** "an owner", "a viewer": how 403 messages name a role. */
 export function withArticle(role: MemberRole): string {
   return /^[aeiou]/.test(role) ? `an ${role}` : `a ${role}`;
