@@ -5,7 +5,6 @@
  * for a replay and end the grant), and keys made in the console (a first-party client) are the
  * user's own: signing out ends the console's tokens, not the keys.
  */
-import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import {
   apiRequest,
@@ -90,14 +89,8 @@ async function signIn(): Promise<{ browser: Browser; id: string }> {
 const sessionOf = async (id: string): Promise<Session> => (await store.get(id))!;
 
 /** Marks the session's access token as due, so that the next request refreshes it. */
-async function makeDue(id: string) {
-  const key = `${platform.env.QUEUE_PREFIX}:console:sess:${createHash('sha256').update(id).digest('hex')}`;
-  await redis.set(
-    key,
-    store.encode(id, { ...(await sessionOf(id)), expires_at: Date.now() }),
-    'KEEPTTL',
-  );
-}
+const makeDue = async (id: string) =>
+  store.save(id, { ...(await sessionOf(id)), expires_at: Date.now() });
 
 test('eight pages wanting a refresh at once: one refresh, every page served, still signed in', async () => {
   const { browser, id } = await signIn();
