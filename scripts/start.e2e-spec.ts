@@ -18,6 +18,30 @@ import {
   testQueuePrefix,
 } from '@cap/testing';
 
+/**
+ * A user (`<name>@example.com`), a project in us-east and a key for it, made with the operator
+ * CLI against the running `npm start` (queue prefix `prefix`), as a user of the quick start would.
+ */
+async function tenantThroughCli(prefix: string, name: string, projectName: string) {
+  const cli = { QUEUE_PREFIX: prefix };
+  const email = `${name}@example.com`;
+  expect((await runAdmin(['create-user', '--email', email], cli, 'a long password\n')).code).toBe(
+    0,
+  );
+  const project = JSON.parse(
+    (
+      await runAdmin(
+        ['create-project', '--owner', email, '--name', projectName, '--region', 'us-east'],
+        cli,
+      )
+    ).stdout,
+  ) as { id: string };
+  const key = JSON.parse(
+    (await runAdmin(['create-key', '--project', project.id, '--name', 'k'], cli)).stdout,
+  ) as { secret: string };
+  return { project, key };
+}
+
 /** `npm start` in a process group of its own, so that the whole group can be killed at once. */
 function startGroup(env: Record<string, string>): ChildProcess {
   return spawn(
@@ -108,30 +132,7 @@ describe('npm start', () => {
         expect(res.status).toBe(200);
       }
 
-      const cli = { QUEUE_PREFIX: prefix };
-      expect(
-        (await runAdmin(['create-user', '--email', 'start@example.com'], cli, 'a long password\n'))
-          .code,
-      ).toBe(0);
-      const project = JSON.parse(
-        (
-          await runAdmin(
-            [
-              'create-project',
-              '--owner',
-              'start@example.com',
-              '--name',
-              'edge-ingest',
-              '--region',
-              'us-east',
-            ],
-            cli,
-          )
-        ).stdout,
-      );
-      const key = JSON.parse(
-        (await runAdmin(['create-key', '--project', project.id, '--name', 'k'], cli)).stdout,
-      );
+      const { key } = await tenantThroughCli(prefix, 'start', 'edge-ingest');
       const res = await fetch(`http://127.0.0.1:${base}/v1/projects`, {
         headers: { Authorization: `Bearer ${key.secret}`, Accept: 'application/json' },
       });
@@ -155,34 +156,11 @@ describe('npm start', () => {
       QUEUE_PREFIX: prefix,
       DATABASE_URL: '',
     };
-    const cli = { QUEUE_PREFIX: prefix };
     const first = startGroup(env);
     let again: ChildProcess | undefined;
     try {
       await waitForLine(first, /\[start\] ready in/, 90_000);
-      expect(
-        (await runAdmin(['create-user', '--email', 'crash@example.com'], cli, 'a long password\n'))
-          .code,
-      ).toBe(0);
-      const project = JSON.parse(
-        (
-          await runAdmin(
-            [
-              'create-project',
-              '--owner',
-              'crash@example.com',
-              '--name',
-              'kept',
-              '--region',
-              'us-east',
-            ],
-            cli,
-          )
-        ).stdout,
-      );
-      const key = JSON.parse(
-        (await runAdmin(['create-key', '--project', project.id, '--name', 'k'], cli)).stdout,
-      );
+      const { project, key } = await tenantThroughCli(prefix, 'crash', 'kept');
 
       killGroup(first, 'SIGKILL');
       expect(await exitOf(first, 20_000)).toBe('SIGKILL');
@@ -282,30 +260,7 @@ describe('npm start', () => {
         jwks_uri: `${issuer}/oauth/jwks`,
       });
 
-      const cli = { QUEUE_PREFIX: prefix };
-      expect(
-        (await runAdmin(['create-user', '--email', 'tls@example.com'], cli, 'a long password\n'))
-          .code,
-      ).toBe(0);
-      const project = JSON.parse(
-        (
-          await runAdmin(
-            [
-              'create-project',
-              '--owner',
-              'tls@example.com',
-              '--name',
-              'tls',
-              '--region',
-              'us-east',
-            ],
-            cli,
-          )
-        ).stdout,
-      );
-      const key = JSON.parse(
-        (await runAdmin(['create-key', '--project', project.id, '--name', 'k'], cli)).stdout,
-      );
+      const { key } = await tenantThroughCli(prefix, 'tls', 'tls');
       const res = await send(`https://127.0.0.1:${base}/v1/projects`, {
         headers: { Authorization: `Bearer ${key.secret}` },
       });
