@@ -102,6 +102,18 @@ describe('counting', () => {
     expect(report.group_by).toBeNull();
     expect(report.complete_through).toMatch(/Z$/);
   });
+
+  it('holds no bucket at or past the end it states, when asked for an end within a second', async () => {
+    // Half a second past a minute: the answer says the range ends at that whole second.
+    const end = new Date(Math.floor(Date.now() / 60_000) * 60_000 + 500).toISOString();
+    const res = await api(usagePath(alice.project.id, { end }), alice.secret);
+    expect(res.status).toBe(200);
+    expect(res.body.end).toBe(end.replace('.500Z', 'Z'));
+    const starts = res.body.data.map((b: any) => Date.parse(b.start));
+    expect(Math.max(...starts)).toBeLessThan(Date.parse(res.body.end));
+    const first = Math.floor(Date.parse(t0) / 60_000) * 60_000;
+    expect(res.body.data.length).toBe(Math.ceil((Date.parse(res.body.end) - first) / 60_000));
+  });
 });
 
 describe('validation and isolation', () => {

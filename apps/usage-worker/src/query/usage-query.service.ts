@@ -35,7 +35,9 @@ export class UsageQueryService {
     const through = watermark ?? new Date();
     const size = USAGE_BUCKET_MS[req.granularity];
     const start = floorTo(Date.parse(req.start), size);
-    const end = Date.parse(req.end);
+    // Whole seconds, as the answer states it: a range ending at 12:10:00.5 must not hold a
+    // bucket starting at 12:10:00 while saying it ends at 12:10:00.
+    const end = Math.floor(Date.parse(req.end) / 1000) * 1000;
     const rows = await this.usage.buckets({
       projectId: req.project_id,
       granularity: req.granularity,
